@@ -1,0 +1,65 @@
+"""Roles (the users of MISSION.md) and what each may do. Roles are bound to areas."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COMMAND_OPERATOR = "command_operator", _("Command-centre operator")
+    COMMITTEE_WORKER = "committee_worker", _("Committee worker")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    GATE_VOLUNTEER = "gate_volunteer", _("Gate volunteer")
+    BUILDING_SOCIAL_WORKER = "building_social_worker", _("Building social worker")
+    HEALTH_WORKER = "health_worker", _("Health-centre worker")
+    PHARMACIST = "pharmacist", _("Pharmacist")
+    HOTLINE_OPERATOR = "hotline_operator", _("Hotline operator")
+    DEPARTMENT_HANDLER = "department_handler", _("Department handler")
+    ENTERPRISE_CONTACT = "enterprise_contact", _("Enterprise contact")
+    RESIDENT = "resident", _("Resident / traveller")
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+
+
+R = Role
+STAFF: set[Role] = set(Role) - {R.RESIDENT, R.ENTERPRISE_CONTACT}
+FIELD_ROLES = {R.GRID_WORKER, R.GATE_VOLUNTEER, R.BUILDING_SOCIAL_WORKER, R.COMMITTEE_WORKER}
+# Roles whose binding to an area opens that area's records. A resident or an enterprise
+# contact is bound to the place they live or work, but sees only their own records.
+SCOPING_ROLES = STAFF
+# Roles that may (or, with GRIDGUARD_REQUIRE_TOTP=1, must) use a second factor.
+SECOND_FACTOR_ROLES = {R.COMMAND_OPERATOR, R.SYSTEM_ADMIN}
+
+PERMISSIONS: dict[str, set[Role]] = {
+    "territory.view": STAFF,
+    "territory.edit": {R.SYSTEM_ADMIN},
+    "territory.import": {R.SYSTEM_ADMIN},
+    "territory.export": {R.SYSTEM_ADMIN, R.COMMAND_OPERATOR, R.COMMITTEE_WORKER},
+    "responsibility.view": STAFF,
+    "responsibility.edit": {R.SYSTEM_ADMIN, R.COMMAND_OPERATOR, R.COMMITTEE_WORKER},
+    "duty.view": STAFF,
+    "duty.plan": {R.SYSTEM_ADMIN, R.COMMAND_OPERATOR, R.COMMITTEE_WORKER},
+    "duty.clock": {
+        R.GATE_VOLUNTEER,
+        R.COMMITTEE_WORKER,
+        R.GRID_WORKER,
+        R.BUILDING_SOCIAL_WORKER,
+        R.COMMAND_OPERATOR,
+    },
+    "personal.reveal_phone": {
+        R.COMMITTEE_WORKER,
+        R.GRID_WORKER,
+        R.BUILDING_SOCIAL_WORKER,
+        R.HEALTH_WORKER,
+        R.COMMAND_OPERATOR,
+    },
+    "personal.reveal_id_number": {R.COMMITTEE_WORKER, R.HEALTH_WORKER},
+    "audit.view": {R.SYSTEM_ADMIN},
+    "accounts.manage": {R.SYSTEM_ADMIN},
+    "tokens.manage": {R.SYSTEM_ADMIN},
+}
+
+
+def roles_with(permission: str) -> set[str]:
+    """The roles that grant `permission` (unknown permissions grant nothing)."""
+    return {str(r) for r in PERMISSIONS.get(permission, set())}

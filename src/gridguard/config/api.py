@@ -1,0 +1,29 @@
+"""The `/api/v1/` API: each app contributes a router."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from gridguard.core.api import DeviceTokenAuth, StaffSessionAuth, install_error_handlers
+
+api = NinjaAPI(
+    title="GridGuard API",
+    version="1",
+    urls_namespace="api",
+    auth=[DeviceTokenAuth(), StaffSessionAuth()],
+    docs_url="/docs",
+    description=(
+        "Epidemic prevention at neighbourhood scale. Authenticate with a device token "
+        "(`Authorization: Bearer gg_…`) or a logged-in session. Every list is cursor-paginated; "
+        "every error is `{errors: [{field, code, message}]}`."
+    ),
+)
+install_error_handlers(api)
+
+from gridguard.accounts.api import router as accounts_router  # noqa: E402
+from gridguard.territory.api import router as territory_router  # noqa: E402
+from gridguard.territory.api_exports import router as exports_router  # noqa: E402
+
+api.add_router("/territory", territory_router)
+api.add_router("/accounts", accounts_router)
+api.add_router("/territory/export", exports_router)

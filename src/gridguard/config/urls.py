@@ -1,0 +1,17 @@
+"""URL map: pages per app, the API under /api/v1/, admin, language switch."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from gridguard.config.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="accounts:home", permanent=False)),
+    path("accounts/", include("gridguard.accounts.urls")),
+    path("territory/", include("gridguard.territory.urls")),
+    path("audit/", include("gridguard.core.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

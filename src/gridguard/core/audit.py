@@ -1,0 +1,153 @@
+"""The audit trail: append (hash-chained) and verify.
+
+Services call `record()` inside their transaction, so a write and its audit row land together
+or not at all. Reads of a person's record call `record_read()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
+
+from gridguard.core import clock, context
+from gridguard.core.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _canonical(entry: AuditEntry) -> str:
+    at = entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return json.dumps(
+        [
+            entry.seq,
+            at,
+            entry.actor_id,
+            entry.actor_label,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.area_path,
+            entry.ip,
+            entry.channel,
+            entry.detail,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    """sha256 over the previous hash and the row's canonical content."""
+    return hashlib.sha256((entry.prev_hash + _canonical(entry)).encode()).hexdigest()
+
+
+def _actor_fields(actor: Any) -> tuple[int | None, str]:
+    if actor is None:
+        return None, "system"
+    label = getattr(actor, "audit_label", None)
+    if callable(label):
+        return getattr(actor, "pk", None), str(label())
+    return getattr(actor, "pk", None), str(actor)
+
+
+def _object_fields(obj: models.Model | None) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    return obj._meta.label_lower, str(obj.pk)
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    area_path: str = "",
+    detail: dict[str, Any] | None = None,
+    object_type: str = "",
+    object_id: str = "",
+) -> AuditEntry:
+    """Append one audit row. Call inside the transaction that does the audited work."""
+    ctx = context.current()
+    actor_id, actor_label = _actor_fields(actor)
+    otype, oid = _object_fields(obj)
+    if not area_path and obj is not None:
+        area = getattr(obj, "area", None)
+        area_path = getattr(area, "path", "") or getattr(obj, "path", "") or ""
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        entry = AuditEntry(
+            seq=head.seq + 1,
+            at=clock.now(),
+            actor_id=actor_id,
+            actor_label=actor_label[:150],
+            action=action,
+            object_type=object_type or otype,
+            object_id=(object_id or oid)[:64],
+            area_path=area_path,
+            ip=ctx.ip,
+            channel=ctx.channel,
+            detail=detail or {},
+            prev_hash=head.hash,
+        )
+        entry.hash = compute_hash(entry)
+        entry.save(force_insert=True)
+        head.seq, head.hash = entry.seq, entry.hash
+        head.save(update_fields=["seq", "hash"])
+    return entry
+
+
+def record_read(actor: Any, obj: models.Model, *, fields: Iterable[str] = ()) -> AuditEntry:
+    """Audit that `actor` read a person's record (and which personal fields were shown)."""
+    return record(actor, "read", obj, detail={"fields": sorted(fields)} if fields else None)
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    problems: list[str]
+
+
+def verify(batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order and report every changed, inserted or deleted row."""
+    problems: list[str] = []
+    expected_prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    last_seq = 0
+    qs = AuditEntry.objects.order_by("seq")
+    start = 0
+    while True:
+        rows = list(qs.filter(seq__gt=start)[:batch])
+        if not rows:
+            break
+        for e in rows:
+            if e.seq != expected_seq:
+                problems.append(
+                    f"rows {expected_seq}..{e.seq - 1} are missing (deleted)"
+                    if e.seq > expected_seq
+                    else f"row {e.seq} is out of order"
+                )
+            if e.prev_hash != expected_prev:
+                problems.append(f"row {e.seq}: link to the previous row is broken")
+            if compute_hash(e) != e.hash:
+                problems.append(f"row {e.seq}: content was changed after it was written")
+            expected_prev = e.hash
+            expected_seq = e.seq + 1
+            last_seq = e.seq
+            checked += 1
+        start = rows[-1].seq
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.seq != last_seq or head.hash != expected_prev):
+        problems.append(
+            f"the chain ends at row {last_seq} but its head says {head.seq}: "
+            "rows at the end were deleted or the head was changed"
+        )
+    return VerifyResult(ok=not problems, checked=checked, problems=problems)

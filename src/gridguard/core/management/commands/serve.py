@@ -1,0 +1,40 @@
+"""`gridguard serve`: run GridGuard with gunicorn (static files served by WhiteNoise)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve GridGuard on http://127.0.0.1:8000 (gunicorn; static files included)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--bind", default=os.environ.get("GRIDGUARD_BIND", "127.0.0.1:8000"))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("GRIDGUARD_WORKERS", 2))
+        )
+        parser.add_argument("--threads", type=int, default=4)
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        from gunicorn.app.wsgiapp import run
+
+        self.stdout.write(f"GridGuard on http://{opts['bind']}/ (Ctrl-C stops)")
+        argv = [
+            "gunicorn",
+            "gridguard.config.wsgi:application",
+            "--bind",
+            opts["bind"],
+            "--workers",
+            str(opts["workers"]),
+            "--threads",
+            str(opts["threads"]),
+            "--access-logfile",
+            "-",
+        ]
+        import sys
+
+        sys.argv = argv
+        run()

@@ -1,0 +1,5 @@
+"""The built-in demo steps. Importing a module registers its steps (see demo.registry)."""
+
+from gridguard.demo.steps import duty, grid, logins, responsibility, territory
+
+__all__ = ["duty", "grid", "logins", "responsibility", "territory"]

@@ -1,0 +1,186 @@
+"""Territory endpoints: the tree, one area with its children, places by kind, responsible
+persons, duty. Every list is cursor-paginated and scoped to the caller."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.pagination import CursorPagination, paginate
+
+from gridguard.core import masking
+from gridguard.core.api import ERROR_RESPONSES
+from gridguard.core.errors import NotPermitted
+from gridguard.territory import selectors
+from gridguard.territory.kinds import AreaKind
+
+router = Router(tags=["territory"])
+
+
+def _need(request: HttpRequest, permission: str) -> Any:
+    actor = request.auth  # type: ignore[attr-defined]
+    if not actor.can(permission):
+        raise NotPermitted()
+    return actor
+
+
+class AreaOut(Schema):
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    path: str
+    depth: int
+    address: str
+    latitude: float | None
+    longitude: float | None
+    households: int | None
+    population: int | None
+
+    @staticmethod
+    def resolve_parent_code(obj: Any) -> str | None:
+        codes = obj.codes
+        return codes[-2] if len(codes) > 1 else None
+
+
+class AreaDetailOut(AreaOut):
+    boundary: dict[str, Any] | None
+    children: list[AreaOut]
+    counts: dict[str, int]
+
+
+class PlaceFilter(Schema):
+    kind: AreaKind
+    within: str | None = None
+
+
+@router.get("/areas", response={200: list[AreaOut], **ERROR_RESPONSES})
+@paginate(CursorPagination, ordering=("path",), page_size=100)
+def list_areas(request: HttpRequest, within: str | None = None, depth: int | None = None) -> Any:
+    """The areas the caller covers (the tree, flattened in path order). `within` narrows to a
+    subtree by code; `depth` to one level."""
+    actor = _need(request, "territory.view")
+    qs = selectors.areas_visible_to(actor)
+    if within:
+        qs = qs.subtree(selectors.area_by_code(actor, within))
+    if depth is not None:
+        qs = qs.filter(depth=depth)
+    return qs
+
+
+@router.get("/roots", response={200: list[AreaOut], **ERROR_RESPONSES})
+def roots(request: HttpRequest) -> Any:
+    """The tops of the caller's territory."""
+    return selectors.root_areas_for(_need(request, "territory.view"))
+
+
+@router.get("/areas/{code}", response={200: AreaDetailOut, **ERROR_RESPONSES})
+def get_area(request: HttpRequest, code: str) -> Any:
+    """One area with its direct children and the count of places of each kind below it."""
+    actor = _need(request, "territory.view")
+    area = selectors.area_by_code(actor, code)
+    area.children_list = list(selectors.children_of(actor, area)[:500])  # type: ignore[attr-defined]
+    return {
+        **AreaOut.from_orm(area).dict(),
+        "boundary": area.boundary,
+        "children": area.children_list,  # type: ignore[attr-defined]
+        "counts": selectors.counts_by_kind(actor, area),
+    }
+
+
+@router.get("/places", response={200: list[AreaOut], **ERROR_RESPONSES})
+@paginate(CursorPagination, ordering=("path",), page_size=100)
+def places(request: HttpRequest, filters: Query[PlaceFilter]) -> Any:
+    """Places of one kind (compound, gate, pharmacy, checkpoint …), optionally within a subtree."""
+    actor = _need(request, "territory.view")
+    within = selectors.area_by_code(actor, filters.within) if filters.within else None
+    return selectors.places_of_kind(actor, filters.kind, within)
+
+
+class ResponsibilityOut(Schema):
+    id: int
+    area_code: str
+    area_name: str
+    kind: str
+    person_name: str
+    phone: str
+    since: dt.date
+    until: dt.date | None
+
+    @staticmethod
+    def resolve_area_code(obj: Any) -> str:
+        return str(obj.area.code)
+
+    @staticmethod
+    def resolve_area_name(obj: Any) -> str:
+        return str(obj.area.name)
+
+    @staticmethod
+    def resolve_phone(obj: Any, context: Any) -> str:
+        return masking.phone_for(context["request"].auth, obj.phone)
+
+
+@router.get("/responsible", response={200: list[ResponsibilityOut], **ERROR_RESPONSES})
+@paginate(CursorPagination, ordering=("id",), page_size=100)
+def responsible(request: HttpRequest, within: str | None = None) -> Any:
+    """Named responsible persons (门长, 楼长, 包干 …); phones masked unless the role needs them."""
+    actor = _need(request, "responsibility.view")
+    qs = selectors.responsibilities_visible_to(actor)
+    if within:
+        qs = qs.within(selectors.area_by_code(actor, within))
+    return qs
+
+
+class ShiftOut(Schema):
+    id: int
+    area_code: str
+    user: str
+    post: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    clocked_in_at: dt.datetime | None
+    clocked_out_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_area_code(obj: Any) -> str:
+        return str(obj.area.code)
+
+    @staticmethod
+    def resolve_user(obj: Any) -> str:
+        return str(obj.user.display_name or obj.user.username)
+
+
+@router.get("/duty/shifts", response={200: list[ShiftOut], **ERROR_RESPONSES})
+@paginate(CursorPagination, ordering=("-id",), page_size=100)
+def shifts(request: HttpRequest, within: str | None = None, day: dt.date | None = None) -> Any:
+    """Planned and served shifts at gates and checkpoints."""
+    actor = _need(request, "duty.view")
+    qs = selectors.shifts_visible_to(actor)
+    if within:
+        qs = qs.within(selectors.area_by_code(actor, within))
+    if day:
+        from gridguard.core.clock import SHANGHAI
+
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
+        qs = qs.filter(starts_at__lt=start + dt.timedelta(days=1), ends_at__gt=start)
+    return qs
+
+
+class HoursOut(Schema):
+    key: str
+    label: str
+    hours: float
+    shifts: int
+
+
+@router.get("/duty/hours", response={200: list[HoursOut], **ERROR_RESPONSES})
+def hours(request: HttpRequest, by: str = "street", within: str | None = None) -> Any:
+    """Hours served, totalled by `person`, `post` or `street`."""
+    actor = _need(request, "duty.view")
+    if by not in {"person", "post", "street"}:
+        raise HttpError(422, "by: one of person, post, street")
+    area = selectors.area_by_code(actor, within) if within else None
+    return selectors.duty_hours(actor, by=by, within=area)

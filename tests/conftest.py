@@ -1,0 +1,100 @@
+"""Shared fixtures: a small city with two streets, and one user per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from gridguard.accounts import services as accounts
+from gridguard.accounts.models import User
+from gridguard.core.scoping import SYSTEM
+from gridguard.territory import services as territory
+from gridguard.territory.models import Area
+
+PASSWORD = "Grid-Guard-2026!"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings: Any) -> None:
+    # argon2 is the production hasher; tests that check it ask for it explicitly.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class City:
+    areas: dict[str, Area] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Area:
+        return self.areas[key]
+
+
+def _area(city: City, key: str, code: str, name: str, kind: str, parent: str | None) -> Area:
+    a = territory.create_area(
+        SYSTEM, code=code, name=name, kind=kind, parent=city.areas[parent] if parent else None
+    )
+    city.areas[key] = a
+    return a
+
+
+def build_city() -> City:
+    """city > district > streets A and B > committees > compounds > gates and buildings."""
+    c = City()
+    _area(c, "city", "3101", "上海市", "city", None)
+    _area(c, "district", "310101", "黄浦区", "district", "city")
+    _area(c, "street_a", "310101001", "南京东路街道", "street", "district")
+    _area(c, "street_b", "310101002", "外滩街道", "street", "district")
+    _area(c, "committee_a1", "310101001001", "贵州居委", "committee", "street_a")
+    _area(c, "committee_a2", "310101001002", "云南居委", "committee", "street_a")
+    _area(c, "committee_b1", "310101002001", "中山居委", "committee", "street_b")
+    for key in ("a1", "a2", "b1"):
+        parent = f"committee_{key}"
+        base = c.areas[parent].code
+        _area(c, f"compound_{key}", base + "C001", f"{key.upper()}小区", "compound", parent)
+        _area(
+            c, f"gate_{key}", base + "C001G01", f"{key.upper()}小区北门", "gate", f"compound_{key}"
+        )
+        _area(
+            c,
+            f"building_{key}",
+            base + "C001B001",
+            f"{key.upper()}小区1号楼",
+            "building",
+            f"compound_{key}",
+        )
+        _area(c, f"market_{key}", base + "M001", f"{key.upper()}菜场", "market", parent)
+    _area(c, "checkpoint_a", "310101001K001", "南京东路道口", "checkpoint", "street_a")
+    _area(c, "checkpoint_b", "310101002K001", "外滩道口", "checkpoint", "street_b")
+    roles = {
+        "admin": ("system_admin", "city"),
+        "operator_a": ("command_operator", "street_a"),
+        "operator_b": ("command_operator", "street_b"),
+        "committee_a1": ("committee_worker", "committee_a1"),
+        "committee_b1": ("committee_worker", "committee_b1"),
+        "volunteer_a1": ("gate_volunteer", "compound_a1"),
+        "health_a": ("health_worker", "street_a"),
+        "resident_a1": ("resident", "compound_a1"),
+    }
+    for username, (role, key) in roles.items():
+        c.users[username] = accounts.create_user(
+            SYSTEM,
+            username=username,
+            password=PASSWORD,
+            display_name=username,
+            bindings=[(role, c.areas[key])],
+            validate=False,
+        )
+    return c
+
+
+@pytest.fixture
+def city(db: Any) -> City:
+    return build_city()
+
+
+@pytest.fixture
+def shanghai_now() -> dt.datetime:
+    return dt.datetime(2020, 2, 10, 9, 0, tzinfo=dt.UTC)
