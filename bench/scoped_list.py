@@ -23,7 +23,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,38 +31,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _db import throwaway_database  # noqa: E402
+
 BENCH_DB = "gridguard_bench_scoped"
 DISTRICTS, STREETS, COMMITTEES = 10, 20, 30  # 6,000 committees
 GATES_PER_COMPOUND = 2
-
-
-def throwaway_database() -> tuple[str, Any]:
-    """Point DATABASE_URL at a fresh bench database; return (vendor, cleanup function)."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base = url.rsplit("/", 1)[0]
-        server = base + "/postgres"  # the maintenance database, to create/drop ours
-
-        def drop() -> None:
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-        drop()
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = base + "/" + BENCH_DB
-        return "postgresql", drop
-    tmp = tempfile.mkdtemp(prefix="gg-bench-scoped-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
-
-    def remove() -> None:
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    return "sqlite", remove
 
 
 def build_territory() -> list[Any]:
@@ -179,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     n_rows = args.rows or (100_000 if args.quick else 1_000_000)
 
-    vendor, cleanup = throwaway_database()
+    vendor, cleanup = throwaway_database(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridguard.config.settings")
     import django
 

@@ -87,6 +87,11 @@ ALLOWED_PARENTS: dict[str, set[AreaKind]] = {
     K.CAMERA: set(AreaKind) - {K.CITY, K.CAMERA},
 }
 SEGMENT_RE = re.compile(r"^([A-Z])(\d{1,5})$")
+# AreaKind.values builds a new list on every call; bulk loads check tens of thousands of rows.
+KIND_VALUES: frozenset[str] = frozenset(AreaKind.values)
+# Plain-string keys: enum members hash and compare slower than str in these hot lookups.
+_ADMIN_LENGTH: dict[str, int] = {k.value: n for k, n in ADMIN_CODE_LENGTH.items()}
+_LETTER: dict[str, str] = {k.value: c for k, c in SEGMENT_LETTER.items()}
 
 
 def code_problem(kind: str, code: str, parent_kind: str | None, parent_code: str | None) -> str:
@@ -106,7 +111,7 @@ def code_problem_field(
 
 
 def _kind_problem(kind: str, parent_kind: str | None) -> str:
-    if kind not in AreaKind.values:
+    if kind not in KIND_VALUES:
         return str(_("unknown kind “%(kind)s”") % {"kind": kind})
     allowed = ALLOWED_PARENTS[kind]
     if parent_kind is None:
@@ -120,15 +125,15 @@ def _kind_problem(kind: str, parent_kind: str | None) -> str:
 
 
 def _code_problem(kind: str, code: str, parent_code: str | None) -> str:
-    if kind in ADMIN_CODE_LENGTH:
-        n = ADMIN_CODE_LENGTH[AreaKind(kind)]
+    n = _ADMIN_LENGTH.get(kind)
+    if n is not None:
         if not (code.isdigit() and code.isascii() and len(code) == n):
             return str(
                 _("a %(kind)s code has %(n)d digits, “%(code)s” does not")
                 % {"kind": kind, "n": n, "code": code}
             )
     else:
-        letter = SEGMENT_LETTER[AreaKind(kind)]
+        letter = _LETTER[kind]
         rest = code[len(parent_code or "") :]
         m = SEGMENT_RE.match(rest)
         if not m or m.group(1) != letter:
