@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -13,6 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from gridguard.core import selectors
+from gridguard.core.forms import DateRangeForm
 
 
 @login_required
@@ -20,20 +20,11 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if not user.can("audit.view"):
         raise PermissionDenied
-    errors: list[str] = []
     f = request.GET
-    since = until = None
-    for name in ("since", "until"):
-        if f.get(name):
-            try:
-                value = dt.date.fromisoformat(f[name])
-            except ValueError:
-                errors.append(_("%(field)s: not a date (YYYY-MM-DD)") % {"field": name})
-                continue
-            if name == "since":
-                since = value
-            else:
-                until = value
+    dates = DateRangeForm(f)
+    dates.is_valid()  # bad dates are reported, the rest of the filters still apply
+    errors = dates.messages()
+    since, until = dates.days()
     qs = selectors.audit_entries(
         user,
         actor_label=f.get("actor", ""),

@@ -17,6 +17,7 @@ from gridguard.accounts.selectors import users_with_permission_visible_to
 from gridguard.core import clock
 from gridguard.core.clock import SHANGHAI
 from gridguard.core.errors import FieldError, InvalidInput, NotPermitted, OutOfScope
+from gridguard.core.forms import DateRangeForm
 from gridguard.territory import selectors, services
 from gridguard.territory.models import DutyPost
 
@@ -119,25 +120,15 @@ def hours(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if not user.can("duty.view"):
         raise PermissionDenied
-    errors: list[str] = []
-    bounds: dict[str, dt.datetime | None] = {"since": None, "until": None}
-    for name in bounds:
-        raw = request.GET.get(name, "")
-        if not raw:
-            continue
-        try:
-            day = dt.date.fromisoformat(raw)
-        except ValueError:
-            errors.append(_("%(field)s: not a date (YYYY-MM-DD)") % {"field": name})
-            continue
-        if name == "until":
-            day += dt.timedelta(days=1)  # the "to" day is included
-        bounds[name] = dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
+    dates = DateRangeForm(request.GET)
+    dates.is_valid()
+    errors = dates.messages()
+    since, until = dates.bounds()
     tables = [
         (
             by,
             label,
-            selectors.duty_hours(user, by=by, since=bounds.get("since"), until=bounds.get("until")),
+            selectors.duty_hours(user, by=by, since=since, until=until),
         )
         for by, label in (
             ("person", _("Per person")),

@@ -66,22 +66,10 @@ def duty(ctx: DemoContext) -> None:
         object_type="territory.dutyshift",
         detail={"served_shifts": len(shifts), "volunteers": len(volunteers)},
     )
-    # Today's plan goes through the service, as a committee would plan it.
-    planned = 0
-    for hour in (8, 18):
-        start = _at(today, hour)
-        if start + SHIFT > now:  # only what is still ahead or on now is worth planning
-            territory.plan_shift(
-                SYSTEM,
-                area=gate,
-                user=me,
-                post=DutyPost.VOLUNTEER,
-                starts_at=start,
-                ends_at=start + SHIFT,
-            )
-            planned += 1
-    if planned == 0:  # late in the evening: plan tomorrow morning instead
-        start = _at(today + dt.timedelta(days=1), 8)
+    # Today's plan goes through the service, as a committee would plan it: the shifts still
+    # ahead or on now, or tomorrow morning when it is late in the evening.
+    starts = [_at(today, hour) for hour in (8, 18) if _at(today, hour) + SHIFT > now]
+    for start in starts or [_at(today + dt.timedelta(days=1), 8)]:
         territory.plan_shift(
             SYSTEM,
             area=gate,
