@@ -173,3 +173,25 @@ def authenticate_token(raw: str) -> ApiToken | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def deactivate_user(actor: Any, user: User) -> User:
+    """Switch a user off: they can no longer log in and their roles open nothing.
+
+    Bindings and history stay, so the audit trail still names them. The actor must manage
+    accounts over every area the user holds a role in (an operator of one street cannot switch
+    off a city-wide administrator).
+    """
+    if not actor.can("accounts.manage"):
+        raise NotPermitted()
+    for binding in RoleBinding.objects.filter(user=user).select_related("area"):
+        require_in_scope(actor, binding.area)
+        if not actor.can_at("accounts.manage", binding.area.path):
+            raise NotPermitted()
+    with transaction.atomic():
+        if user.is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        audit.record(actor, "accounts.user.deactivate", user)
+    user.forget_bindings()
+    return user

@@ -56,8 +56,9 @@ def purge(*, dry_run: bool = False, at: dt.datetime | None = None) -> dict[str, 
             counts[rule.kind] = qs.count()
             continue
         with transaction.atomic():
-            deleted, _ = qs.delete()
-            # qs.delete() counts cascaded rows too; we report the rows of the kind itself.
+            # qs.delete() also counts cascaded rows; report the rows of the kind itself.
+            _total, per_model = qs.delete()
+            deleted = per_model.get(rule.model._meta.label, 0)
             PurgeRun.objects.create(kind=rule.kind, ran_at=when, cutoff=cutoff, deleted=deleted)
             audit.record(
                 None,
