@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
 from gridguard.accounts import selectors, services
@@ -88,7 +88,9 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> Any:
     token, secret = services.issue_token(
         actor, name=payload.name, purpose=payload.purpose, area=area, expires_at=payload.expires_at
     )
-    return 201, {**TokenOut.from_orm(token).dict(), "token": secret}
+    # The row itself, not a dict: the schema's resolvers read attributes (area.code).
+    token.token = secret  # type: ignore[attr-defined]
+    return Status(201, token)
 
 
 @router.post("/tokens/{token_id}/revoke", response={200: TokenOut, **ERROR_RESPONSES})

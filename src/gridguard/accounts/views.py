@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.forms import OTPTokenForm
 from django_ratelimit.decorators import ratelimit
@@ -54,7 +55,10 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         otp_login(request, form.get_user().otp_device)
         return redirect("accounts:home")
-    return render(request, "accounts/otp_verify.html", {"form": form})
+    # One authenticator per user: the form posts it, the person types only the code.
+    device = next(devices_for_user(request.user, confirmed=True), None)
+    device_id = device.persistent_id if device is not None else ""
+    return render(request, "accounts/otp_verify.html", {"form": form, "device_id": device_id})
 
 
 @login_required

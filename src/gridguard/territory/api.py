@@ -1,19 +1,20 @@
-"""Territory endpoints: the tree, one area with its children, places by kind, responsible
-persons, duty. Every list is cursor-paginated and scoped to the caller."""
+"""Territory endpoints: the tree, one area with its children, places by kind, grid cells,
+responsible persons, duty. Every list is cursor-paginated and scoped to the caller."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: django-ninja builds its query-parameter models
+# from the signatures, and string annotations (`Query[PlaceFilter]`, `dt.date | None`) left
+# those models undefined, so /places, /duty/shifts and /openapi.json failed with a 500.
 import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from ninja.errors import HttpError
 from ninja.pagination import CursorPagination, paginate
 
 from gridguard.core import masking
 from gridguard.core.api import ERROR_RESPONSES
-from gridguard.core.errors import NotPermitted
+from gridguard.core.errors import InvalidInput, NotPermitted
 from gridguard.territory import selectors
 from gridguard.territory.kinds import AreaKind
 
@@ -51,6 +52,15 @@ class AreaDetailOut(AreaOut):
     children: list[AreaOut]
     counts: dict[str, int]
 
+    # Built from the area itself (a plain dict would lose `codes` for parent_code).
+    @staticmethod
+    def resolve_children(obj: Any) -> list[Any]:
+        return list(obj.children_list)
+
+    @staticmethod
+    def resolve_counts(obj: Any) -> dict[str, int]:
+        return dict(obj.kind_counts)
+
 
 class PlaceFilter(Schema):
     kind: AreaKind
@@ -83,12 +93,8 @@ def get_area(request: HttpRequest, code: str) -> Any:
     actor = _need(request, "territory.view")
     area = selectors.area_by_code(actor, code)
     area.children_list = list(selectors.children_of(actor, area)[:500])  # type: ignore[attr-defined]
-    return {
-        **AreaOut.from_orm(area).dict(),
-        "boundary": area.boundary,
-        "children": area.children_list,  # type: ignore[attr-defined]
-        "counts": selectors.counts_by_kind(actor, area),
-    }
+    area.kind_counts = selectors.counts_by_kind(actor, area)  # type: ignore[attr-defined]
+    return area
 
 
 @router.get("/places", response={200: list[AreaOut], **ERROR_RESPONSES})
@@ -98,6 +104,37 @@ def places(request: HttpRequest, filters: Query[PlaceFilter]) -> Any:
     actor = _need(request, "territory.view")
     within = selectors.area_by_code(actor, filters.within) if filters.within else None
     return selectors.places_of_kind(actor, filters.kind, within)
+
+
+class GridCellOut(Schema):
+    code: str
+    name: str
+    area_code: str
+    place_codes: list[str]
+    workers: list[str]
+
+    @staticmethod
+    def resolve_area_code(obj: Any) -> str:
+        return str(obj.area.code)
+
+    @staticmethod
+    def resolve_place_codes(obj: Any) -> list[str]:
+        # Prefetched with the caller's scope applied (see grid_cells below).
+        return [str(p.code) for p in obj.places.all()]
+
+    @staticmethod
+    def resolve_workers(obj: Any) -> list[str]:
+        return [str(u.display_name or u.username) for u in obj.workers.all()]
+
+
+@router.get("/grid-cells", response={200: list[GridCellOut], **ERROR_RESPONSES})
+@paginate(CursorPagination, ordering=("code",), page_size=100)
+def grid_cells(request: HttpRequest, within: str | None = None) -> Any:
+    """Grid cells (网格) the caller covers, with their places and workers; `within` narrows
+    to a subtree by code."""
+    actor = _need(request, "territory.view")
+    area = selectors.area_by_code(actor, within) if within else None
+    return selectors.grid_cells_for_api(actor, within=area)
 
 
 class ResponsibilityOut(Schema):
@@ -181,6 +218,8 @@ def hours(request: HttpRequest, by: str = "street", within: str | None = None) -
     """Hours served, totalled by `person`, `post` or `street`."""
     actor = _need(request, "duty.view")
     if by not in {"person", "post", "street"}:
-        raise HttpError(422, "by: one of person, post, street")
+        raise InvalidInput.one(
+            "by", "invalid", _("by: one of person, post, street, not “%(by)s”") % {"by": by}
+        )
     area = selectors.area_by_code(actor, within) if within else None
     return selectors.duty_hours(actor, by=by, within=area)

@@ -187,3 +187,20 @@ def places_for_duty(actor: Any) -> AreaQuerySet:
 def upcoming_shifts(actor: Any, since: dt.datetime) -> DutyShiftQuerySet:
     """Shifts in the actor's territory that have not ended before `since`, soonest first."""
     return shifts_visible_to(actor).filter(ends_at__gte=since).order_by("starts_at", "pk")
+
+
+def grid_cells_for_api(actor: Any, within: Area | None = None) -> ScopedQuerySet[GridCell]:
+    """Grid cells the actor covers (inside `within` if given), with their workers and only
+    those of their places the actor covers, prefetched for listing."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Prefetch
+
+    qs = grid_cells_visible_to(actor)
+    if within is not None:
+        qs = qs.within(within)
+    places = Prefetch("places", queryset=areas_visible_to(actor).order_by("code").only("code"))
+    workers = Prefetch(
+        "workers",
+        queryset=get_user_model().objects.order_by("username").only("username", "display_name"),
+    )
+    return qs.prefetch_related(places, workers).order_by("code")
