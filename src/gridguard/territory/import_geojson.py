@@ -87,6 +87,11 @@ def _parse(text: str | bytes) -> list[Any]:
                 )
             ]
         ) from exc
+    except RecursionError as exc:
+        # json.loads recurses per nesting level: "[[[[…" would otherwise crash the import.
+        raise InvalidInput.one(
+            "file", "invalid_json", _("The file is not GeoJSON: it is nested too deeply.")
+        ) from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise InvalidInput.one(
             "type", "invalid", _("The file must be a GeoJSON FeatureCollection.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -124,18 +123,27 @@ def _cell_text(value: Any) -> str:
 def _read_xlsx(data: bytes) -> tuple[list[str], Table]:
     from openpyxl import load_workbook
 
+    unreadable = _file_error("format", _("The file is not a readable XLSX workbook."))
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise _file_error("format", _("The file is not a readable XLSX workbook.")) from exc
+    except Exception as exc:
+        # Besides BadZipFile, a zip whose parts are broken fails deep inside openpyxl with
+        # whatever its XML parser or cell reader raises (ParseError, KeyError, ValueError, ...):
+        # bad input, not a crash.
+        raise unreadable from exc
     try:
         if not book.worksheets:
             raise _file_error("empty", _("The workbook has no sheet."))
         sheet = book.worksheets[0]
+        # read_only mode parses the sheet lazily, so a broken sheet fails here.
         rows: Table = [
             (index, [_cell_text(v) for v in values])
             for index, values in enumerate(sheet.iter_rows(values_only=True), start=1)
         ]
+    except InvalidInput:
+        raise
+    except Exception as exc:
+        raise unreadable from exc
     finally:
         book.close()
     return _split(rows)
