@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,43 @@ def _end_stray_database_sessions(django_db_setup: Any, django_db_blocker: Any) -
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@contextmanager
+def audit_triggers_lifted(django_db_blocker: Any) -> Iterator[None]:
+    """Lift the audit table's append-only triggers for a block of transactional tests.
+
+    A transactional test ends by flushing every table, audit rows too, which the triggers
+    refuse. Use from a module-scoped fixture, so the triggers are back before any other
+    module's tests (which check that the audit table is append-only) run.
+    """
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("gridguard.core.migrations.0002_audit_append_only")
+    with django_db_blocker.unblock(), connection.schema_editor() as editor:
+        migration.backwards(None, editor)
+    yield
+    with django_db_blocker.unblock(), connection.schema_editor() as editor:
+        migration.forwards(None, editor)
+
+
+def plan_old_and_new_shifts(city: City) -> tuple[dt.datetime, dt.datetime]:
+    """Two served shifts of volunteer_a1 at gate A1: 2020-01-01 and 2020-02-20 (retention)."""
+    volunteer = city.users["volunteer_a1"]
+    old_start = dt.datetime(2020, 1, 1, 8, tzinfo=dt.UTC)
+    new_start = dt.datetime(2020, 2, 20, 8, tzinfo=dt.UTC)
+    for start in (old_start, new_start):
+        territory.plan_shift(
+            SYSTEM,
+            area=city["gate_a1"],
+            user=volunteer,
+            post="volunteer",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=4),
+        )
+    return old_start, new_start
 
 
 @pytest.fixture(autouse=True)

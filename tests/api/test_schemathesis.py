@@ -27,7 +27,7 @@ from gridguard.accounts import services as accounts
 from gridguard.accounts.models import ApiToken
 from gridguard.config.wsgi import application
 from gridguard.territory.models import Area
-from tests.conftest import City, build_city
+from tests.conftest import City, audit_triggers_lifted, build_city
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 CSRF = "GridGuardFuzzCsrfToken0123456789"  # any 32 letters/digits is a valid CSRF secret
@@ -42,16 +42,8 @@ def _audit_triggers_off(django_db_setup: Any, django_db_blocker: Any) -> Iterato
     A transactional test ends by flushing every table, audit rows too, which the triggers
     refuse; they come back after this module's last flush (as in tests/browser/conftest.py).
     """
-    import importlib
-
-    from django.db import connection
-
-    migration = importlib.import_module("gridguard.core.migrations.0002_audit_append_only")
-    with django_db_blocker.unblock(), connection.schema_editor() as editor:
-        migration.backwards(None, editor)
-    yield
-    with django_db_blocker.unblock(), connection.schema_editor() as editor:
-        migration.forwards(None, editor)
+    with audit_triggers_lifted(django_db_blocker):
+        yield
 
 
 @pytest.fixture

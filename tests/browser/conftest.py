@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import audit_triggers_lifted
+
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
 # thread with a running loop unless told it is safe (it is: the loop is Playwright's own).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -58,13 +60,5 @@ def audit_triggers_off(django_db_setup: Any, django_db_blocker: Any) -> Iterator
     refuse. Module scope: the triggers come back after the module's last flush, before any
     other module's tests (which check that the audit table is append-only) run.
     """
-    import importlib
-
-    from django.db import connection
-
-    migration = importlib.import_module("gridguard.core.migrations.0002_audit_append_only")
-    with django_db_blocker.unblock(), connection.schema_editor() as editor:
-        migration.backwards(None, editor)
-    yield
-    with django_db_blocker.unblock(), connection.schema_editor() as editor:
-        migration.forwards(None, editor)
+    with audit_triggers_lifted(django_db_blocker):
+        yield

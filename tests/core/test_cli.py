@@ -15,9 +15,8 @@ from django.utils import translation
 from gridguard.core import audit, clock
 from gridguard.core.models import AuditEntry, PurgeRun
 from gridguard.core.scoping import SYSTEM
-from gridguard.territory import services as territory
 from gridguard.territory.models import DutyShift
-from tests.conftest import City
+from tests.conftest import City, plan_old_and_new_shifts
 from tests.core.test_audit import _tamper
 
 
@@ -87,19 +86,7 @@ def test_tail_refuses_a_bad_count(city: City) -> None:
 
 
 def _shifts(city: City) -> tuple[dt.datetime, dt.datetime]:
-    volunteer = city.users["volunteer_a1"]
-    old_start = dt.datetime(2020, 1, 1, 8, tzinfo=dt.UTC)
-    new_start = dt.datetime(2020, 2, 20, 8, tzinfo=dt.UTC)
-    for start in (old_start, new_start):
-        territory.plan_shift(
-            SYSTEM,
-            area=city["gate_a1"],
-            user=volunteer,
-            post="volunteer",
-            starts_at=start,
-            ends_at=start + dt.timedelta(hours=4),
-        )
-    return old_start, new_start
+    return plan_old_and_new_shifts(city)
 
 
 def test_purge_list_prints_every_kind_with_its_period(settings: Any) -> None:

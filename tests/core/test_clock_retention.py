@@ -8,10 +8,8 @@ import pytest
 
 from gridguard.core import clock, retention
 from gridguard.core.models import AuditEntry, PurgeRun
-from gridguard.core.scoping import SYSTEM
-from gridguard.territory import services as territory
 from gridguard.territory.models import DutyShift
-from tests.conftest import City
+from tests.conftest import City, plan_old_and_new_shifts
 
 
 def test_frozen_clock_and_shanghai_date() -> None:
@@ -35,18 +33,7 @@ def test_every_kind_has_a_positive_period() -> None:
 
 def test_purge_removes_only_old_rows_and_records_the_count(city: City, settings) -> None:
     settings.RETENTION_DAYS = {"duty_shifts": 30}
-    volunteer = city.users["volunteer_a1"]
-    old_start = dt.datetime(2020, 1, 1, 8, tzinfo=dt.UTC)
-    new_start = dt.datetime(2020, 2, 20, 8, tzinfo=dt.UTC)
-    for start in (old_start, new_start):
-        territory.plan_shift(
-            SYSTEM,
-            area=city["gate_a1"],
-            user=volunteer,
-            post="volunteer",
-            starts_at=start,
-            ends_at=start + dt.timedelta(hours=4),
-        )
+    _old_start, new_start = plan_old_and_new_shifts(city)
     at = dt.datetime(2020, 3, 1, tzinfo=dt.UTC)
     assert retention.purge(dry_run=True, at=at)["duty_shifts"] == 1
     assert DutyShift.objects.count() == 2  # a dry run changes nothing
