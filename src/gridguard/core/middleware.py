@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 from gridguard.core import context
 
@@ -22,3 +23,39 @@ class RequestContextMiddleware:
             return self.get_response(request)
         finally:
             context.reset(token)
+
+
+class RefuseNulBytesMiddleware:
+    """Answer 400 to a request whose parameters hold a NUL character.
+
+    PostgreSQL text cannot hold NUL, so such a value would fail deep inside a query as a 500;
+    no person types one. Checked once here for every page and API call: query string, form
+    fields and JSON bodies (where it is written `\\u0000`).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        field = self._field_with_nul(request)
+        if field is None:
+            return self.get_response(request)
+        message = _("%(field)s: contains a NUL character") % {"field": field}
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"errors": [{"field": field, "code": "nul_character", "message": message}]},
+                status=400,
+            )
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+    @staticmethod
+    def _field_with_nul(request: HttpRequest) -> str | None:
+        for params in (request.GET, request.POST if request.method == "POST" else None):
+            if params is None:
+                continue
+            for key, values in params.lists():
+                if "\x00" in key or any("\x00" in v for v in values):
+                    return key.replace("\x00", "") or "?"
+        if request.content_type == "application/json" and b"\\u0000" in request.body:
+            return "body"
+        return None
