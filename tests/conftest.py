@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from gridguard.accounts import services as accounts
 from gridguard.accounts.models import User
@@ -153,3 +154,15 @@ def city(db: Any) -> City:
 @pytest.fixture
 def shanghai_now() -> dt.datetime:
     return dt.datetime(2020, 2, 10, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def login(city: City) -> Callable[[str], Client]:
+    """A test client logged in as one of the city's users."""
+
+    def make(username: str) -> Client:
+        c = Client()
+        c.force_login(city.users[username])
+        return c
+
+    return make

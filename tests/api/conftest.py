@@ -23,15 +23,9 @@ def _clean_cache() -> Iterator[None]:
 
 
 @pytest.fixture
-def api_as(city: City) -> Callable[[str], Client]:
+def api_as(login: Callable[[str], Client]) -> Callable[[str], Client]:
     """A client whose session is one of the city's users (no second factor set up)."""
-
-    def make(username: str) -> Client:
-        c = Client()
-        c.force_login(city.users[username])
-        return c
-
-    return make
+    return login
 
 
 @pytest.fixture

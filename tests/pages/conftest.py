@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from gridguard.core import clock
 from gridguard.core.scoping import SYSTEM
 from gridguard.territory import services as territory
 from gridguard.territory.models import DutyShift, GridCell
 from tests.conftest import City
-
-
-@pytest.fixture
-def login(city: City) -> Callable[[str], Client]:
-    """A test client logged in as one of the city's users."""
-
-    def make(username: str) -> Client:
-        c = Client()
-        c.force_login(city.users[username])
-        return c
-
-    return make
 
 
 @pytest.fixture
