@@ -17,29 +17,10 @@ from gridguard.accounts.models import ApiToken, TokenPurpose
 from gridguard.core import clock
 from gridguard.core.errors import InvalidInput
 from gridguard.core.scoping import SYSTEM
-from gridguard.territory.models import Area
+from gridguard.territory.commands import area_option, invalid_to_command_error
 
 # Service field names as the operator typed them.
 _OPTION = {"name": "--name", "purpose": "--purpose", "area": "--area", "expires_at": "--days"}
-
-
-def invalid_to_command_error(exc: InvalidInput, options: dict[str, str]) -> CommandError:
-    """Name the command-line option behind each field the service rejected."""
-    parts = [
-        f"{options.get(e.field, e.field)}: {e.message}" if e.field else e.message
-        for e in exc.errors
-    ]
-    return CommandError("; ".join(parts))
-
-
-def area_by_code(code: str, option: str = "--area") -> Area:
-    """The area with this code, or a CommandError naming the option."""
-    area = Area.objects.filter(code=code).first()
-    if area is None:
-        raise CommandError(
-            _("%(opt)s: no area with code “%(code)s”") % {"opt": option, "code": code}
-        )
-    return area
 
 
 def _status(token: ApiToken, now: dt.datetime) -> str:
@@ -95,7 +76,7 @@ class Command(BaseCommand):
             if days <= 0:
                 raise CommandError(_("--days: at least 1, not %(n)d") % {"n": days})
             expires_at = clock.now() + dt.timedelta(days=days)
-        area = area_by_code(opts["area"])
+        area = area_option(opts["area"])
         try:
             token, raw = services.issue_token(
                 SYSTEM,
@@ -128,7 +109,7 @@ class Command(BaseCommand):
     def _list(self, area_code: str | None) -> None:
         qs = selectors.tokens_visible_to(SYSTEM)
         if area_code is not None:
-            qs = qs.filter(area__path__startswith=area_by_code(area_code).path)
+            qs = qs.filter(area__path__startswith=area_option(area_code).path)
         tokens = list(qs)
         if not tokens:
             self.stdout.write(_("no tokens"))

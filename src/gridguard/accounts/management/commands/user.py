@@ -18,12 +18,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from gridguard.accounts import services
-from gridguard.accounts.management.commands.token import area_by_code, invalid_to_command_error
 from gridguard.accounts.models import RoleBinding, User
 from gridguard.accounts.roles import Role
 from gridguard.core import audit
 from gridguard.core.errors import InvalidInput
 from gridguard.core.scoping import SYSTEM
+from gridguard.territory.commands import area_option, invalid_to_command_error
 
 PASSWORD_ENV = "GRIDGUARD_NEW_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
 _OPTION = {"username": "USERNAME", "password": PASSWORD_ENV, "role": "--role", "area": "--area"}
@@ -93,7 +93,7 @@ class Command(BaseCommand):
         username = opts["username"]
         # Check what we can before asking for a password.
         _check_role(opts["role"])
-        area = area_by_code(opts["area"])
+        area = area_option(opts["area"])
         if User.objects.filter(username=username).exists():
             raise CommandError(_("USERNAME: the user name “%(u)s” is taken") % {"u": username})
         password = self._read_password()
@@ -116,7 +116,7 @@ class Command(BaseCommand):
     def _bind(self, opts: dict[str, Any]) -> None:
         user = _user(opts["username"])
         _check_role(opts["role"])
-        area = area_by_code(opts["area"])
+        area = area_option(opts["area"])
         try:
             services.bind_role(SYSTEM, user=user, role=opts["role"], area=area)
         except InvalidInput as exc:
@@ -130,7 +130,7 @@ class Command(BaseCommand):
         bindings = RoleBinding.objects.filter(active=True).select_related("area")
         users = User.objects.order_by("username")
         if opts["area"] is not None:
-            area = area_by_code(opts["area"])
+            area = area_option(opts["area"])
             bindings = bindings.within(area)
             users = users.filter(pk__in=bindings.values("user_id"))
         roles: dict[int, list[str]] = {}

@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gridguard.core.errors import OutOfScope
 from gridguard.core.scoping import SYSTEM
-from gridguard.territory import exports, selectors
+from gridguard.territory import exports
+from gridguard.territory.commands import area_option
 
 
 class Command(BaseCommand):
@@ -32,10 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         area = None
         if opts.get("area"):
-            try:
-                area = selectors.area_by_code(SYSTEM, opts["area"])
-            except OutOfScope as exc:
-                raise CommandError(f"no area with code {opts['area']}") from exc
+            area = area_option(opts["area"])
         fmt = opts.get("format") or "csv"
         output = opts.get("output")
         if fmt == "xlsx" and not output:
