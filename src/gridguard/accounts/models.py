@@ -106,12 +106,21 @@ class TokenPurpose(models.TextChoices):
 
 # What a token of each purpose may do (on top of reading its area's territory).
 TOKEN_PERMISSIONS: dict[str, set[str]] = {
-    TokenPurpose.GATE_SCANNER: {"territory.view", "duty.view", "access.scan"},
+    TokenPurpose.GATE_SCANNER: {"territory.view", "duty.view", "access.scan", "healthcode.view"},
     TokenPurpose.CAMERA: {"territory.view", "command.camera"},
     TokenPurpose.HOTLINE_CONNECTOR: {"territory.view", "tickets.intake"},
-    TokenPurpose.WRISTBAND: {"territory.view", "health.device_reading"},
-    TokenPurpose.CHECKPOINT_DEVICE: {"territory.view", "access.checkpoint"},
-    TokenPurpose.INTEGRATION: {"territory.view", "responsibility.view", "duty.view"},
+    TokenPurpose.WRISTBAND: {"territory.view", "observation.device_checkin"},
+    TokenPurpose.CHECKPOINT_DEVICE: {
+        "territory.view",
+        "access.checkpoint",
+        "travellers.register",
+    },
+    TokenPurpose.INTEGRATION: {
+        "territory.view",
+        "responsibility.view",
+        "duty.view",
+        "healthcode.view",
+    },
 }
 
 TOKEN_PREFIX = "gg_"  # noqa: S105 - a public marker, not a secret

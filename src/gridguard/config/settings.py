@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "gridguard.core",
     "gridguard.territory",
     "gridguard.accounts",
+    "gridguard.people",
+    "gridguard.health",
     "gridguard.demo",
 ]
 

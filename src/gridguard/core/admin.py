@@ -28,6 +28,11 @@ def _path_of(obj: Any) -> str:
     area = getattr(obj, "area", None)
     if area is not None:
         return str(area.path)
+    # Records about a person (flags, codes, duplicate pairs) belong where the person lives.
+    for attr in ("person", "first", "survivor"):
+        related = getattr(obj, attr, None)
+        if related is not None and getattr(related, "area", None) is not None:
+            return str(related.area.path)
     return str(getattr(obj, "path", "") or getattr(obj, "area_path", "") or "")
 
 

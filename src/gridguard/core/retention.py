@@ -7,7 +7,9 @@ purge leaves them as they were.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
@@ -25,6 +27,9 @@ class RetentionRule:
     date_field: str
     default_days: int
     description: str
+    # For kinds whose age is not one column (e.g. "30 days after the observation ended"):
+    # given the cutoff, the queryset of expired rows. Overrides date_field.
+    expired: Callable[[dt.datetime], Any] | None = None
 
     @property
     def days(self) -> int:
@@ -35,10 +40,16 @@ _rules: dict[str, RetentionRule] = {}
 
 
 def register(
-    kind: str, model: type[models.Model], date_field: str, default_days: int, description: str
+    kind: str,
+    model: type[models.Model],
+    date_field: str,
+    default_days: int,
+    description: str,
+    *,
+    expired: Callable[[dt.datetime], Any] | None = None,
 ) -> None:
     """Register a kind of personal record (call from an AppConfig.ready)."""
-    _rules[kind] = RetentionRule(kind, model, date_field, default_days, description)
+    _rules[kind] = RetentionRule(kind, model, date_field, default_days, description, expired)
 
 
 def rules() -> list[RetentionRule]:
@@ -51,7 +62,10 @@ def purge(*, dry_run: bool = False, at: dt.datetime | None = None) -> dict[str, 
     counts: dict[str, int] = {}
     for rule in rules():
         cutoff = when - dt.timedelta(days=rule.days)
-        qs = rule.model._default_manager.filter(**{f"{rule.date_field}__lt": cutoff})
+        if rule.expired is not None:
+            qs = rule.expired(cutoff)
+        else:
+            qs = rule.model._default_manager.filter(**{f"{rule.date_field}__lt": cutoff})
         if dry_run:
             counts[rule.kind] = qs.count()
             continue
