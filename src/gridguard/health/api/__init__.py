@@ -1,0 +1,1 @@
+"""The health app's api, one module per concept."""

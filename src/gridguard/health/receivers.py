@@ -1,0 +1,1 @@
+"""Signal receivers of the health app (connected in HealthConfig.ready)."""

@@ -1,0 +1,1 @@
+"""The health app's selectors, one module per concept."""

@@ -1,0 +1,1 @@
+"""The health app's services, one module per concept."""

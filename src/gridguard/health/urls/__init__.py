@@ -1,0 +1,1 @@
+"""The health app's urls, one module per concept."""
