@@ -25,6 +25,10 @@ class Scale:
     pharmacies_per_street: int = 2
     grid_cells_per_committee: int = 2
     people: int = 200  # staff on duty: grid workers and gate volunteers
+    residents_per_compound: tuple[int, int] = (40, 80)
+    # Share of residents who arrived as travellers over the demo period, and of those how
+    # many are in (or finished) home observation.
+    traveller_share: float = 0.06
 
     def with_people(self, people: int | None) -> Scale:
         return self if people is None else replace(self, people=people)
@@ -49,5 +53,7 @@ PRESETS: dict[str, Scale] = {
         pharmacies_per_street=1,
         grid_cells_per_committee=1,
         people=400,
+        residents_per_compound=(6, 8),
+        traveller_share=0.01,
     ),
 }
