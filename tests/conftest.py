@@ -122,6 +122,7 @@ def build_city() -> City:
             f"compound_{key}",
         )
         _area(c, f"market_{key}", base + "M001", f"{key.upper()}菜场", "market", parent)
+        _area(c, f"pharmacy_{key}", base + "P001", f"{key.upper()}大药房", "pharmacy", parent)
     _area(c, "checkpoint_a", "310101001K001", "南京东路道口", "checkpoint", "street_a")
     _area(c, "checkpoint_b", "310101002K001", "外滩道口", "checkpoint", "street_b")
     roles = {
@@ -132,6 +133,9 @@ def build_city() -> City:
         "committee_b1": ("committee_worker", "committee_b1"),
         "volunteer_a1": ("gate_volunteer", "compound_a1"),
         "health_a": ("health_worker", "street_a"),
+        "health_b": ("health_worker", "street_b"),
+        "pharmacist_a1": ("pharmacist", "pharmacy_a1"),
+        "pharmacist_b1": ("pharmacist", "pharmacy_b1"),
         "resident_a1": ("resident", "compound_a1"),
     }
     for username, (role, key) in roles.items():

@@ -41,6 +41,8 @@ StreetA = {
     "gate_a2",
     "building_a2",
     "market_a2",
+    "pharmacy_a1",
+    "pharmacy_a2",
     "checkpoint_a",
 }
 
@@ -102,7 +104,7 @@ def test_areas_scoped_and_paginated(city: City, api_as: Login) -> None:
     rows, pages = _all_pages(client, f"{API}/territory/areas?page_size=5")
     codes = [r["code"] for r in rows]
     assert set(codes) == _codes(city, StreetA)
-    assert len(codes) == len(set(codes)) == 12
+    assert len(codes) == len(set(codes)) == 14
     assert pages == 3
     # Path order: parents before children.
     assert codes[0] == city["street_a"].code
@@ -115,7 +117,7 @@ def test_areas_within_and_depth(city: City, api_as: Login) -> None:
     client = api_as("admin")
     body = client.get(f"{API}/territory/areas?within={city['committee_a1'].code}").json()
     assert {r["code"] for r in body["results"]} == _codes(
-        city, {"committee_a1", "compound_a1", "gate_a1", "building_a1", "market_a1"}
+        city, {"committee_a1", "compound_a1", "gate_a1", "building_a1", "market_a1", "pharmacy_a1"}
     )
     depth = city["street_a"].depth
     body = client.get(f"{API}/territory/areas?depth={depth}").json()
@@ -409,7 +411,7 @@ def test_export_csv_scoped(city: City, api_as: Login) -> None:
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {r["code"] for r in rows} == _codes(city, StreetA)
-    assert response["X-Row-Count"] == "12"
+    assert response["X-Row-Count"] == "14"
     assert AuditEntry.objects.filter(action="territory.export").exists()
 
 

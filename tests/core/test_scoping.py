@@ -21,6 +21,7 @@ from gridguard.core.scoping import SYSTEM, covers, paths_of, scoped_models
 from gridguard.territory import services as territory
 from gridguard.territory.models import Area, DutyShift, GridCell, Responsibility
 from tests.conftest import City
+from tests.scoping_support import collect
 
 RowMaker = Callable[[City, str], models.Model]
 
@@ -56,6 +57,7 @@ ROW_MAKERS: dict[type[models.Model], RowMaker] = {
         SYSTEM, name="北门扫码枪", purpose="gate_scanner", area=_gate(c, s)
     )[0],
     AuditEntry: lambda c, s: audit.record(SYSTEM, "test.touch", c[f"compound_{s}1"]),
+    **collect("ROW_MAKERS"),
 }
 
 

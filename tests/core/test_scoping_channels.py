@@ -9,10 +9,6 @@ without an entry here fails `test_every_scoped_model_has_readers`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
 from django.contrib import admin
 from django.db import models
@@ -25,38 +21,23 @@ from gridguard.core.scoping import SYSTEM, scoped_models
 from gridguard.territory.models import Area, DutyShift, GridCell, Responsibility
 from tests.conftest import PASSWORD, City
 from tests.core.test_scoping import ROW_MAKERS
+from tests.scoping_support import (
+    ADMIN,
+    Reader,
+    collect,
+)
+from tests.scoping_support import (
+    area_code_marker as _area_code,
+)
+from tests.scoping_support import (
+    code_marker as _code,
+)
+from tests.scoping_support import (
+    get as _get,
+)
 
 pytestmark = pytest.mark.django_db
 
-
-@dataclass(frozen=True)
-class Reader:
-    """One channel: who reads ("operator" or "admin" of a street), what, and the row's marker."""
-
-    channel: str
-    who: str
-    fetch: Callable[[Client, City, Any], Any]  # returns the response
-    marker: Callable[[City, Any], str]
-
-
-def _get(path: str) -> Callable[[Client, City, Any], Any]:
-    return lambda c, _city, _row: c.get(path)
-
-
-def _admin_change(c: Client, _city: City, row: Any) -> Any:
-    meta = row._meta
-    return c.get(f"/admin/{meta.app_label}/{meta.model_name}/{row.pk}/change/")
-
-
-def _code(_city: City, row: Any) -> str:
-    return str(row.code)
-
-
-def _area_code(_city: City, row: Any) -> str:
-    return str(row.area.code)
-
-
-ADMIN = Reader("admin", "admin", _admin_change, lambda _c, row: "")
 
 READERS: dict[type[models.Model], list[Reader]] = {
     Area: [
@@ -111,6 +92,7 @@ READERS: dict[type[models.Model], list[Reader]] = {
         ),
         ADMIN,
     ],
+    **collect("READERS"),
 }
 
 

@@ -1,0 +1,38 @@
+"""The demo city's people and health data: residents in every compound, valid identities."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count
+
+from gridguard.accounts.models import User
+from gridguard.people.identity import check_identity
+from gridguard.people.models import Household, KeyPersonFlag, Person
+from gridguard.territory.models import Area
+from tests.demo.test_demo import _demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_compound_has_households_and_residents_with_valid_ids() -> None:
+    _demo("--seed", "7", "--people", "20")
+    compounds = Area.objects.filter(kind="compound")
+    households_per_compound = {
+        c.pk: Household.objects.filter(area__path__startswith=c.path).count() for c in compounds
+    }
+    assert compounds.exists() and all(households_per_compound.values())
+    persons = list(Person.objects.all())
+    assert len(persons) >= 40 * compounds.count()
+    # Every number passes the same check the forms use, and each identity is unique.
+    sample = persons[:: max(1, len(persons) // 500)]
+    for p in sample:
+        assert check_identity(p.id_type, p.id_number).birth_date == p.birth_date
+    assert len({p.id_number for p in persons}) == len(persons)
+    # Residents live in the compound's buildings, with their household.
+    assert not Person.objects.filter(household__isnull=True).exists()
+    assert not (Person.objects.values("household").annotate(n=Count("id")).filter(n__gt=4).exists())
+    assert KeyPersonFlag.objects.filter(category="elderly_alone").exists()
+    resident = User.objects.get(username="resident")
+    assert Person.objects.get(user=resident).area.path.startswith(
+        Area.objects.get(code=resident.role_bindings.get().area.code).path
+    )
