@@ -98,6 +98,12 @@ def _area(city: City, key: str, code: str, name: str, kind: str, parent: str | N
 
 def build_city() -> City:
     """city > district > streets A and B > committees > compounds > gates and buildings."""
+    # In-process caches outlive the rolled-back transaction of the previous test.
+    from gridguard.health.travel import forget_key_regions
+    from gridguard.territory.address_match import forget_index
+
+    forget_key_regions()
+    forget_index()
     c = City()
     _area(c, "city", "3101", "上海市", "city", None)
     _area(c, "district", "310101", "黄浦区", "district", "city")

@@ -24,6 +24,7 @@ from gridguard.accounts.api import router as accounts_router  # noqa: E402
 from gridguard.health.api.codes import router as codes_router  # noqa: E402
 from gridguard.health.api.observation import router as observation_router  # noqa: E402
 from gridguard.health.api.pharmacy import router as pharmacy_router  # noqa: E402
+from gridguard.health.api.registration import followups_router  # noqa: E402
 from gridguard.health.api.registration import router as registration_router  # noqa: E402
 from gridguard.people.api import router as people_router  # noqa: E402
 from gridguard.territory.api import router as territory_router  # noqa: E402
@@ -34,6 +35,7 @@ api.add_router("/accounts", accounts_router)
 api.add_router("/territory/export", exports_router)
 api.add_router("/people", people_router)
 api.add_router("/health/registrations", registration_router)
+api.add_router("/health/followups", followups_router)
 api.add_router("/health/observation", observation_router)
 api.add_router("/health/codes", codes_router)
 api.add_router("/health/pharmacy", pharmacy_router)

@@ -152,6 +152,8 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 # Rate limit on the login form, per client address.
 LOGIN_RATE = os.environ.get("GRIDGUARD_LOGIN_RATE", "30/m")
+# The public traveller form and receipt lookup, per address (a checkpoint may share one).
+TRAVELLER_FORM_RATE = os.environ.get("GRIDGUARD_TRAVELLER_FORM_RATE", "60/m")
 RATELIMIT_VIEW = "gridguard.accounts.views.rate_limited"
 
 if os.environ.get("REDIS_URL"):

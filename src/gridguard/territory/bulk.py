@@ -223,6 +223,9 @@ def copy_tuples(cursor: Any, table: str, tuples: Iterable[tuple[Any, ...]]) -> N
 
 
 def _write(prepared: Prepared) -> None:
+    from gridguard.territory.address_match import forget_index
+
+    forget_index()  # bulk writes send no post_save
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             copy_tuples(cur.cursor, Area._meta.db_table, prepared.tuples)

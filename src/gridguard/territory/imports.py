@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from gridguard.core import audit, clock
 from gridguard.core.errors import FieldError, InvalidInput, NotPermitted
 from gridguard.core.scoping import covers
+from gridguard.territory.address_match import forget_index
 from gridguard.territory.import_geojson import import_boundaries
 from gridguard.territory.import_table import (
     COLUMNS,
@@ -317,6 +318,7 @@ def _write(actor: Any, plan: _Plan, filename: str) -> ImportResult:
     levels: dict[int, list[str]] = {}
     for code, (_p, depth) in paths.items():
         levels.setdefault(depth, []).append(code)
+    forget_index()  # bulk writes send no post_save: the address index must reload
     with transaction.atomic():
         for depth in sorted(levels):
             objs = [_new_area(plan.by_code[c], paths[c], ids, plan.columns) for c in levels[depth]]
@@ -385,4 +387,5 @@ def _apply_updates(plan: _Plan) -> int:
                 setattr(area, name, row.values.get(name))
         objs.append(area)
     Area.objects.bulk_update(objs, [*fields, "updated_at"], batch_size=BATCH)
+    forget_index()
     return len(objs)

@@ -1,0 +1,440 @@
+"""Traveller registration (P2): one path for the public form, checkpoint devices and staff.
+
+A registration is checked field by field before anything is written (every bad field is
+reported at once), placed at the destination compound by its address (or parked at the
+deepest area found, in the street's queue), linked to the one person with that identity, and,
+for a key-area arrival or declared symptoms, pushed to the destination committee as a
+follow-up task. The same submission twice (a double tap, a device retry) is one registration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from gridguard.core import audit, clock
+from gridguard.core.errors import FieldError, InvalidInput
+from gridguard.core.scoping import require_in_scope
+from gridguard.health import travel
+from gridguard.health.models import (
+    Channel,
+    FollowUpKind,
+    MatchStatus,
+    Transport,
+    TravellerRegistration,
+)
+from gridguard.health.services.followups import open_followup, responsible_committee
+from gridguard.people.identity import check_identity, check_phone
+from gridguard.people.models import KeyCategory, Person
+from gridguard.people.services import add_flag, register_person
+from gridguard.people.signals import announce
+from gridguard.territory.address_match import match_address
+from gridguard.territory.kinds import AreaKind
+from gridguard.territory.models import Area
+
+# How far back an arrival may be declared (older ones are history, not arrivals).
+MAX_ARRIVAL_AGE_DAYS = 60
+FEVER_FROM = Decimal("37.3")
+# Receipt codes: no 0/O, 1/I/L, so a code read out over the phone is typed right.
+_RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+class PublicFormActor:
+    """The actor for the public traveller form: nobody logged in, allowed to do nothing but
+    register. The audit trail names the channel."""
+
+    pk = None
+    is_authenticated = False
+    is_active = True
+
+    def scope_paths(self) -> tuple[str, ...]:
+        return ()
+
+    def can(self, permission: str) -> bool:
+        return False
+
+    def can_at(self, permission: str, path: str) -> bool:
+        return False
+
+    def audit_label(self) -> str:
+        return "public:traveller-form"
+
+    def __str__(self) -> str:
+        return "public:traveller-form"
+
+
+PUBLIC_FORM = PublicFormActor()
+
+
+@dataclass
+class Declaration:
+    """What a traveller declares, as typed (strings from forms, or JSON values from devices)."""
+
+    id_type: str = "resident_id"
+    id_number: str = ""
+    name: str = ""
+    phone: str = ""
+    origin_province: str = ""
+    origin_city: str = ""
+    route: str = ""
+    transport: str = ""
+    vehicle_number: str = ""
+    arrival_date: Any = None
+    destination_address: str = ""
+    symptoms: list[str] = field(default_factory=list)
+    temperature: Any = None
+    contact_history: bool = False
+    contact_detail: str = ""
+
+
+@dataclass(frozen=True)
+class _Checked:
+    id_type: str
+    id_number: str
+    name: str
+    phone: str
+    origin_province: str
+    origin_city: str
+    route: str
+    transport: str
+    vehicle_number: str
+    arrival_date: dt.date
+    destination_address: str
+    symptoms: list[str]
+    temperature: Decimal | None
+    contact_history: bool
+    contact_detail: str
+
+
+def _text(errors: list[FieldError], name: str, value: Any, limit: int, *, required: bool) -> str:
+    text = " ".join(str(value or "").split())
+    if required and not text:
+        errors.append(FieldError(name, "required", _("This field is required.")))
+    elif len(text) > limit:
+        errors.append(FieldError(name, "too_long", _("At most %(n)d characters.") % {"n": limit}))
+    return text
+
+
+def _date(errors: list[FieldError], value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, str) and value.strip():
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            errors.append(FieldError("arrival_date", "invalid", _("Enter the date as YYYY-MM-DD.")))
+            return None
+    if not isinstance(value, dt.date):
+        errors.append(FieldError("arrival_date", "required", _("The arrival date is required.")))
+        return None
+    today = clock.today()
+    if value > today:
+        errors.append(
+            FieldError("arrival_date", "future", _("The arrival date cannot be in the future."))
+        )
+    elif value < today - dt.timedelta(days=MAX_ARRIVAL_AGE_DAYS):
+        errors.append(
+            FieldError(
+                "arrival_date",
+                "too_old",
+                _("Arrivals more than %(n)d days ago are not registered here.")
+                % {"n": MAX_ARRIVAL_AGE_DAYS},
+            )
+        )
+    return value
+
+
+def check_temperature(value: Any, *, field_name: str = "temperature") -> Decimal | None:
+    """A body temperature in 34.0 to 42.5 °C with one decimal, or None when not given."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        t = Decimal(str(value).strip()).quantize(Decimal("0.1"))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput.one(
+            field_name, "invalid", _("Enter the temperature in °C, for example 36.5.")
+        ) from None
+    if not t.is_finite() or not (
+        Decimal(str(travel.MIN_TEMPERATURE)) <= t <= Decimal(str(travel.MAX_TEMPERATURE))
+    ):
+        raise InvalidInput.one(
+            field_name,
+            "out_of_range",
+            _("A body temperature is between %(lo)s and %(hi)s °C; check the reading.")
+            % {"lo": travel.MIN_TEMPERATURE, "hi": travel.MAX_TEMPERATURE},
+        )
+    return t
+
+
+def check_declaration(d: Declaration) -> _Checked:
+    """Every field checked; raises InvalidInput with every bad field at once."""
+    errors: list[FieldError] = []
+    id_type, id_number = d.id_type, d.id_number
+    try:
+        identity = check_identity(d.id_type, d.id_number)
+        id_type, id_number = identity.id_type, identity.id_number
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    name = _text(errors, "name", d.name, 60, required=True)
+    phone = ""
+    try:
+        phone = check_phone(d.phone)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    province = travel.normalise_province(d.origin_province)
+    if province is None:
+        errors.append(
+            FieldError(
+                "origin_province",
+                "required" if not str(d.origin_province or "").strip() else "invalid",
+                _("Choose the province (or municipality) you came from."),
+            )
+        )
+    origin_city = _text(errors, "origin_city", d.origin_city, 30, required=False)
+    route = _text(errors, "route", d.route, 255, required=False)
+    transport = str(d.transport or "").strip()
+    if transport not in Transport.values:
+        errors.append(FieldError("transport", "invalid", _("Choose how you travelled.")))
+    vehicle = _text(errors, "vehicle_number", d.vehicle_number, 20, required=False).upper()
+    vehicle = vehicle.replace(" ", "").replace("-", "").replace("·", "")
+    pattern = travel.VEHICLE_PATTERNS.get(transport)
+    if pattern is not None and not vehicle:
+        errors.append(
+            FieldError(
+                "vehicle_number",
+                "required",
+                _("Enter the plate, train or flight number."),
+            )
+        )
+    elif pattern is not None and not pattern.match(vehicle):
+        errors.append(
+            FieldError(
+                "vehicle_number",
+                "invalid",
+                _("“%(v)s” is not a valid plate, train or flight number for this transport.")
+                % {"v": vehicle},
+            )
+        )
+    arrival = _date(errors, d.arrival_date)
+    destination = _text(errors, "destination_address", d.destination_address, 255, required=True)
+    symptoms = [str(s) for s in (d.symptoms or [])]
+    unknown = [s for s in symptoms if s not in travel.SYMPTOMS]
+    if unknown:
+        errors.append(
+            FieldError("symptoms", "invalid", _("Unknown symptom: %(s)s.") % {"s": unknown[0]})
+        )
+    temperature = None
+    try:
+        temperature = check_temperature(d.temperature)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    contact_detail = _text(errors, "contact_detail", d.contact_detail, 255, required=False)
+    if errors:
+        raise InvalidInput(errors)
+    assert province is not None and arrival is not None
+    return _Checked(
+        id_type=id_type,
+        id_number=id_number,
+        name=name,
+        phone=phone,
+        origin_province=province,
+        origin_city=origin_city,
+        route=route,
+        transport=transport,
+        vehicle_number=vehicle,
+        arrival_date=arrival,
+        destination_address=destination,
+        symptoms=sorted(set(symptoms)),
+        temperature=temperature,
+        contact_history=bool(d.contact_history),
+        contact_detail=contact_detail,
+    )
+
+
+def _receipt_code() -> str:
+    return "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(10))
+
+
+def _check_key(submission_key: str) -> str:
+    key = (submission_key or "").strip()
+    if not key or len(key) > 64:
+        raise InvalidInput.one(
+            "submission_key",
+            "invalid",
+            _("Each submission needs its own key of 1 to 64 characters."),
+        )
+    return key
+
+
+def register_traveller(
+    actor: Any,
+    declaration: Declaration,
+    *,
+    submission_key: str,
+    channel: str = Channel.PUBLIC_FORM,
+    checkpoint: Area | None = None,
+    language: str = "",
+) -> tuple[TravellerRegistration, bool]:
+    """Record one arrival; returns (registration, created). The same `submission_key` again
+    returns the first registration and writes nothing."""
+    key = _check_key(submission_key)
+    existing = TravellerRegistration.objects.filter(submission_key=key).first()
+    if existing is not None:
+        return existing, False
+    c = check_declaration(declaration)
+    if channel not in Channel.values:
+        raise InvalidInput.one("channel", "invalid", _("Unknown channel."))
+    match = match_address(c.destination_address)
+    region = travel.key_region_for(c.origin_province, c.origin_city, c.arrival_date)
+    try:
+        with transaction.atomic():
+            person, _created = register_person(
+                actor,
+                id_type=c.id_type,
+                id_number=c.id_number,
+                name=c.name,
+                phone=c.phone,
+                area=match.area,
+                address=c.destination_address,
+                move_to_area=True,
+            )
+            reg = TravellerRegistration.objects.create(
+                receipt_code=_receipt_code(),
+                submission_key=key,
+                person=person,
+                name=c.name,
+                id_type=c.id_type,
+                id_number=c.id_number,
+                phone=c.phone,
+                origin_province=c.origin_province,
+                origin_city=c.origin_city,
+                route=c.route,
+                transport=c.transport,
+                vehicle_number=c.vehicle_number,
+                arrival_date=c.arrival_date,
+                checkpoint=checkpoint,
+                channel=channel,
+                destination_address=c.destination_address,
+                match_status=MatchStatus.MATCHED if match.matched else MatchStatus.UNMATCHED,
+                symptoms=c.symptoms,
+                temperature=c.temperature,
+                contact_history=c.contact_history,
+                contact_detail=c.contact_detail,
+                key_region_id=region[0] if region else None,
+                from_key_area=region is not None,
+                language=language[:10],
+                area=match.area,
+            )
+            audit.record(
+                actor,
+                "registration.create",
+                reg,
+                detail={"channel": channel, "matched": match.matched},
+            )
+            _follow_up(actor, reg, person, region[1] if region else None)
+            announce(Person, person.pk)
+    except IntegrityError:
+        # The same submission from a concurrent retry won the race: it is the registration.
+        existing = TravellerRegistration.objects.filter(submission_key=key).first()
+        if existing is None:
+            raise
+        return existing, False
+    return reg, True
+
+
+def _needs_follow_up(reg: TravellerRegistration) -> list[tuple[str, str]]:
+    kinds: list[tuple[str, str]] = []
+    if reg.from_key_area:
+        kinds.append(
+            (
+                FollowUpKind.KEY_AREA_ARRIVAL,
+                _("%(name)s arrived on %(day)s from %(origin)s (key area)")
+                % {
+                    "name": reg.name,
+                    "day": reg.arrival_date.isoformat(),
+                    "origin": reg.origin_province + reg.origin_city,
+                },
+            )
+        )
+    if reg.symptoms or (reg.temperature is not None and reg.temperature >= FEVER_FROM):
+        kinds.append(
+            (
+                FollowUpKind.SYMPTOMS_DECLARED,
+                _("%(name)s declared symptoms or a temperature at registration")
+                % {"name": reg.name},
+            )
+        )
+    return kinds
+
+
+def _follow_up(
+    actor: Any, reg: TravellerRegistration, person: Person, observation_days: int | None
+) -> None:
+    """Flag a key-area arrival and push the follow-ups to the destination committee."""
+    if observation_days is not None:
+        until = dt.datetime.combine(
+            reg.arrival_date + dt.timedelta(days=observation_days), dt.time(), tzinfo=dt.UTC
+        )
+        add_flag(
+            actor,
+            person,
+            KeyCategory.KEY_AREA_RETURNEE,
+            source=f"registration:{reg.pk}",
+            until=until,
+        )
+    for kind, summary in _needs_follow_up(reg):
+        open_followup(
+            actor,
+            kind=kind,
+            person=person,
+            area=reg.area,
+            source=f"reg:{reg.pk}:{kind}",
+            summary=summary,
+        )
+
+
+def assign_registration(
+    actor: Any, reg: TravellerRegistration, compound: Area
+) -> TravellerRegistration:
+    """Place an unmatched registration at a compound (the street's queue). Its person moves
+    there, and its follow-ups move to that compound's committee."""
+    if not actor.can("travellers.assign"):
+        from gridguard.core.errors import NotPermitted
+
+        raise NotPermitted("travellers.assign")
+    require_in_scope(actor, reg.area)
+    if compound.kind not in (AreaKind.COMPOUND, AreaKind.BUILDING):
+        raise InvalidInput.one("compound", "invalid", _("Choose a compound."))
+    require_in_scope(actor, compound)
+    with transaction.atomic():
+        reg = TravellerRegistration.objects.select_for_update().get(pk=reg.pk)
+        if reg.match_status == MatchStatus.MATCHED:
+            raise InvalidInput.one(
+                "compound", "matched", _("This registration is already placed at a compound.")
+            )
+        before = reg.area.code
+        reg.area = compound
+        reg.match_status = MatchStatus.ASSIGNED
+        reg.assigned_by = actor if getattr(actor, "pk", None) else None
+        reg.assigned_at = clock.now()
+        reg.save(update_fields=["area", "match_status", "assigned_by", "assigned_at"])
+        Person.objects.filter(pk=reg.person_id).update(area=compound, updated_at=clock.now())
+        from gridguard.health.models import FollowUpStatus, FollowUpTask
+
+        FollowUpTask.objects.filter(
+            source__startswith=f"reg:{reg.pk}:", status=FollowUpStatus.OPEN
+        ).update(area=responsible_committee(compound))
+        audit.record(
+            actor,
+            "registration.assign",
+            reg,
+            detail={"from": before, "to": compound.code},
+        )
+        announce(Person, reg.person_id)
+    return reg
