@@ -10,6 +10,7 @@ from django.db.utils import DatabaseError
 
 from gridguard.core import audit
 from gridguard.core.models import AuditEntry
+from gridguard.core.scoping import SYSTEM
 from tests.conftest import City
 
 
@@ -85,3 +86,25 @@ def test_record_carries_request_context(city: City) -> None:
     assert (e.ip, e.channel, e.actor_label) == ("10.1.2.3", "web", "operator_a")
     assert e.area_path == city["gate_a1"].path
     assert e.object_type == "territory.area" and e.object_id == str(city["gate_a1"].pk)
+
+
+@pytest.mark.django_db
+def test_batched_rows_are_chained_together_and_verify(city: City) -> None:
+    before = AuditEntry.objects.count()
+    with transaction.atomic(), audit.batched():
+        audit.record(SYSTEM, "test.one", city["compound_a1"])
+        audit.record(SYSTEM, "test.two", city["compound_a2"])
+        assert AuditEntry.objects.count() == before  # held until the block ends
+    rows = list(AuditEntry.objects.order_by("-seq")[:2])
+    assert [r.action for r in rows] == ["test.two", "test.one"]
+    assert rows[0].prev_hash == rows[1].hash
+    assert audit.verify().ok
+
+
+@pytest.mark.django_db
+def test_batched_block_that_raises_appends_nothing(city: City) -> None:
+    before = AuditEntry.objects.count()
+    with pytest.raises(RuntimeError), audit.batched():
+        audit.record(SYSTEM, "test.lost", city["compound_a1"])
+        raise RuntimeError("the write failed")
+    assert AuditEntry.objects.count() == before

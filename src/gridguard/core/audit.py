@@ -6,10 +6,12 @@ or not at all. Reads of a person's record call `record_read()`.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,27 +82,65 @@ def record(
     if not area_path and obj is not None:
         area = getattr(obj, "area", None)
         area_path = getattr(area, "path", "") or getattr(obj, "path", "") or ""
+    entry = AuditEntry(
+        at=clock.now(),
+        actor_id=actor_id,
+        actor_label=actor_label[:150],
+        action=action,
+        object_type=object_type or otype,
+        object_id=(object_id or oid)[:64],
+        area_path=area_path,
+        ip=ctx.ip,
+        channel=ctx.channel,
+        detail=detail or {},
+    )
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(entry)  # written, chained, by the enclosing batched() block
+        return entry
+    _append([entry])
+    return entry
+
+
+def _append(entries: list[AuditEntry]) -> None:
+    """Chain and insert `entries` under one lock of the chain head."""
     with transaction.atomic():
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
-        entry = AuditEntry(
-            seq=head.seq + 1,
-            at=clock.now(),
-            actor_id=actor_id,
-            actor_label=actor_label[:150],
-            action=action,
-            object_type=object_type or otype,
-            object_id=(object_id or oid)[:64],
-            area_path=area_path,
-            ip=ctx.ip,
-            channel=ctx.channel,
-            detail=detail or {},
-            prev_hash=head.hash,
-        )
-        entry.hash = compute_hash(entry)
-        entry.save(force_insert=True)
-        head.seq, head.hash = entry.seq, entry.hash
+        seq, prev = head.seq, head.hash
+        for entry in entries:
+            seq += 1
+            entry.seq, entry.prev_hash = seq, prev
+            entry.hash = prev = compute_hash(entry)
+        if len(entries) == 1:
+            entries[0].save(force_insert=True)
+        else:
+            AuditEntry.objects.bulk_create(entries)
+        head.seq, head.hash = seq, prev
         head.save(update_fields=["seq", "hash"])
-    return entry
+
+
+_pending: contextvars.ContextVar[list[AuditEntry] | None] = contextvars.ContextVar(
+    "gridguard_audit_pending", default=None
+)
+
+
+@contextlib.contextmanager
+def batched() -> Iterator[None]:
+    """Collect the rows `record()` makes inside the block and append them together at its end
+    (one lock of the chain head instead of one per row). Use inside the transaction of a
+    busy write path (a registration writes a person, a registration, a flag and a task); if
+    the block raises, nothing is appended, as the transaction rolls back anyway."""
+    if _pending.get() is not None:
+        yield  # already inside a batch: the outer block writes
+        return
+    token = _pending.set([])
+    try:
+        yield
+        entries = _pending.get() or []
+    finally:
+        _pending.reset(token)
+    if entries:
+        _append(entries)
 
 
 def record_read(actor: Any, obj: models.Model, *, fields: Iterable[str] = ()) -> AuditEntry:

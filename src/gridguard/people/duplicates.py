@@ -18,13 +18,27 @@ def flag_possible_duplicates(person: Person) -> list[DuplicatePair]:
         )
     if person.phone:
         checks.append((DuplicateReason.PHONE, Q(phone=person.phone)))
-    for reason, q in checks:
-        others = (
-            Person.objects.filter(q, merged_into__isnull=True)
-            .exclude(pk=person.pk)
-            .values_list("pk", flat=True)[:20]
-        )
-        for other in others:
+    if not checks:
+        return made
+    # One query for every reason: this runs on each new person (registrations arrive fast).
+    either = checks[0][1]
+    for _reason, q in checks[1:]:
+        either |= q
+    candidates = list(
+        Person.objects.filter(either, merged_into__isnull=True)
+        .exclude(pk=person.pk)
+        .values_list("pk", "name", "birth_date", "phone")[:40]
+    )
+    for reason, _q in checks:
+        if reason == DuplicateReason.PHONE:
+            others = [pk for pk, _n, _b, phone in candidates if phone == person.phone]
+        else:
+            others = [
+                pk
+                for pk, name, born, _p in candidates
+                if name == person.name and born == person.birth_date
+            ]
+        for other in others[:20]:
             first, second = sorted((person.pk, other))
             pair, created = DuplicatePair.objects.get_or_create(
                 first_id=first, second_id=second, reason=reason

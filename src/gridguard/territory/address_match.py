@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models.signals import post_delete, post_save
 
@@ -44,59 +44,83 @@ class _Named:
 
 _INDEX_KINDS = (AreaKind.DISTRICT, AreaKind.STREET, AreaKind.TOWNSHIP, AreaKind.COMPOUND)
 _TTL = 60.0  # seconds: territory edits in another process reach this one within a minute
-_index: tuple[float, list[_Named], str] = (0.0, [], "")
+
+
+@dataclass
+class _Index:
+    """Names by kind: {kind: {normalised name: [areas]}} and the name lengths per kind, so a
+    match looks up the address's substrings instead of scanning every compound."""
+
+    loaded_at: float = 0.0
+    root_path: str = ""
+    by_kind: dict[str, dict[str, list[_Named]]] = field(default_factory=dict)
+    lengths: dict[str, list[int]] = field(default_factory=dict)
+
+
+_index = _Index()
 
 
 def forget_index(**_kwargs: object) -> None:
     """Drop the cached name index (after a territory change, and in tests)."""
     global _index
-    _index = (0.0, [], "")
+    _index = _Index()
 
 
 post_save.connect(forget_index, sender=Area, dispatch_uid="address_index_saved")
 post_delete.connect(forget_index, sender=Area, dispatch_uid="address_index_deleted")
 
 
-def _named_areas() -> tuple[list[_Named], str]:
-    """(districts, streets, townships and compounds with a name; the root's path), cached:
-    matching runs on every registration, and the territory changes rarely."""
+def _load() -> _Index:
+    """The cached index (matching runs on every registration; the territory changes rarely)."""
     global _index
-    loaded_at, named, root = _index
-    if time.monotonic() - loaded_at > _TTL or not root:
-        top = Area.objects.filter(parent__isnull=True).order_by("path").first()
-        if top is None:
-            raise LookupError("the territory is empty")
-        named = [
-            _Named(pk, kind, path, normalise_address(name))
-            for pk, kind, path, name in Area.objects.filter(kind__in=_INDEX_KINDS)
-            .exclude(name="")
-            .values_list("id", "kind", "path", "name")
-        ]
-        root = top.path
-        _index = (time.monotonic(), named, root)
-    return named, root
+    if _index.root_path and time.monotonic() - _index.loaded_at <= _TTL:
+        return _index
+    top = Area.objects.filter(parent__isnull=True).order_by("path").first()
+    if top is None:
+        raise LookupError("the territory is empty")
+    index = _Index(loaded_at=time.monotonic(), root_path=top.path)
+    rows = (
+        Area.objects.filter(kind__in=_INDEX_KINDS)
+        .exclude(name="")
+        .values_list("id", "kind", "path", "name")
+    )
+    for pk, kind, path, name in rows:
+        norm = normalise_address(name)
+        if norm:
+            index.by_kind.setdefault(kind, {}).setdefault(norm, []).append(
+                _Named(pk, kind, path, norm)
+            )
+    index.lengths = {k: sorted({len(n) for n in names}) for k, names in index.by_kind.items()}
+    _index = index
+    return index
+
+
+def _found(index: _Index, kind: str, text: str, under: str) -> list[_Named]:
+    """Areas of `kind` under path `under` whose name occurs in `text`."""
+    names = index.by_kind.get(kind)
+    if not names:
+        return []
+    seen: dict[int, _Named] = {}
+    for n in index.lengths[kind]:
+        for i in range(len(text) - n + 1):
+            for a in names.get(text[i : i + n], ()):
+                if a.path.startswith(under):
+                    seen[a.pk] = a
+    return list(seen.values())
 
 
 def match_address(text: str, *, within: Area | None = None) -> AddressMatch:
     """Match `text` to a compound (the longest compound name found in it, inside the deepest
     administrative area whose name is found too)."""
     norm = normalise_address(text)
-    named, root_path = _named_areas()
-    deepest_path = within.path if within is not None else root_path
+    index = _load()
+    deepest_path = within.path if within is not None else index.root_path
     deepest_pk: int | None = within.pk if within is not None else None
     for kind in (AreaKind.DISTRICT, AreaKind.STREET, AreaKind.TOWNSHIP):
-        found = [
-            a
-            for a in named
-            if a.kind == kind and a.path.startswith(deepest_path) and a.name and a.name in norm
-        ]
+        found = _found(index, kind, norm, deepest_path)
         if len(found) == 1:
             deepest_path, deepest_pk = found[0].path, found[0].pk
-    compounds = [
-        a
-        for a in named
-        if a.kind == AreaKind.COMPOUND and a.path.startswith(deepest_path) and a.name in norm
-    ]
+    compounds = _found(index, AreaKind.COMPOUND, norm, deepest_path)
     if compounds:
         best = max(compounds, key=lambda a: len(a.name))
         ties = [a for a in compounds if len(a.name) == len(best.name)]

@@ -293,7 +293,7 @@ def register_traveller(
     match = match_address(c.destination_address)
     region = travel.key_region_for(c.origin_province, c.origin_city, c.arrival_date)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit.batched():
             person, _created = register_person(
                 actor,
                 id_type=c.id_type,

@@ -1,0 +1,280 @@
+"""Benchmark: traveller registrations through the checkpoint-device HTTP API.
+
+Loads the territory of the `shanghai` preset (13,000+ compounds) into a throwaway database,
+starts GridGuard under gunicorn (gthread workers, as `gridguard serve` runs it), and posts
+registrations from many concurrent keep-alive clients on loopback: every one a new person
+with a valid ID number, a destination address naming a real compound (one in ten names none
+and lands in a street's queue), a third of them from Hubei (a key area: a flag and a follow-up
+task at the destination committee). Each registration is the whole path: token check, field
+checks, address match, person, registration, follow-up, audit rows, one transaction.
+
+Reference, measured in the same run on the same database server: `pgbench` inserting one row
+per transaction into a one-column table with as many clients. ratio = registrations/s /
+pgbench inserts/s.
+
+Run: `.venv/bin/python bench/traveller_registration.py [--quick]` with DATABASE_URL pointing at
+PostgreSQL (a throwaway database `gridguard_bench_registration` is created and dropped).
+`--quick` uses a smaller territory and 5-second runs. The last line is the JSON result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _db import throwaway_database  # noqa: E402
+from _load import run_load  # noqa: E402
+
+BENCH_DB = "gridguard_bench_registration"
+PROVINCES = [("湖北省", "武汉市", "鄂A"), ("江苏省", "南京市", "苏A"), ("浙江省", "杭州市", "浙A")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def setup(quick: bool) -> tuple[str, list[str]]:
+    """Migrate, load the territory, issue a checkpoint token; (token secret, addresses)."""
+    from django.core.management import call_command
+
+    from gridguard.accounts.services import issue_token
+    from gridguard.core.scoping import SYSTEM
+    from gridguard.demo.plan import plan_territory
+    from gridguard.demo.presets import PRESETS
+    from gridguard.territory import bulk
+    from gridguard.territory.models import Area
+
+    call_command("migrate", verbosity=0)
+    scale = PRESETS["shanghai"]
+    if quick:
+        scale = replace(scale, districts=4, streets=54)
+    bulk.bulk_load_areas(plan_territory(scale, random.Random(2020)), actor=SYSTEM)
+    checkpoint = Area.objects.filter(kind="checkpoint").first()
+    assert checkpoint is not None
+    _token, secret = issue_token(SYSTEM, name="bench", purpose="checkpoint_device", area=checkpoint)
+    rows = Area.objects.filter(kind="compound").select_related("parent__parent__parent")
+    addresses = []
+    for c in rows.iterator():
+        street = c.parent.parent if c.parent else None
+        district = street.parent if street else None
+        addresses.append(
+            f"上海市{district.name if district else ''}{street.name if street else ''}"
+            f"{c.name}{random.randint(1, 30)}号楼{random.randint(1, 30)}0{random.randint(1, 4)}室"
+        )
+    return secret, addresses
+
+
+def id_numbers(n: int) -> list[str]:
+    """n distinct valid 18-digit ID numbers."""
+    from stdnum.cn import ric
+
+    out = []
+    rnd = random.Random(7)
+    regions = ["420102", "320102", "330106", "310101", "110101"]
+    seen: set[str] = set()
+    while len(out) < n:
+        born = dt.date(1950, 1, 1) + dt.timedelta(days=rnd.randrange(365 * 55))
+        first17 = f"{rnd.choice(regions)}{born:%Y%m%d}{rnd.randrange(1000):03d}"
+        number = first17 + ric.calc_check_digit(first17 + "0")
+        if number not in seen:
+            seen.add(number)
+            out.append(number)
+    return out
+
+
+def make_requests(secret: str, addresses: list[str], n: int) -> Any:
+    numbers = id_numbers(n)
+    today = dt.date.today()
+    rnd = random.Random(11)
+    surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+
+    def make(i: int) -> tuple[str, str, dict[str, str], bytes]:
+        province, city, plate = PROVINCES[i % 3]
+        address = addresses[rnd.randrange(len(addresses))]
+        if i % 10 == 9:
+            address = "上海市某某路" + str(i) + "号"  # no compound: the street's queue
+        body = {
+            "submission_key": f"bench-{os.getpid()}-{i}",
+            "id_number": numbers[i % len(numbers)],
+            "name": rnd.choice(surnames) + rnd.choice("伟芳娜敏静丽强磊军洋"),
+            "phone": f"139{i % 100000000:08d}",
+            "origin_province": province,
+            "origin_city": city,
+            "transport": "car",
+            "vehicle_number": f"{plate}{i % 100000:05d}",
+            "arrival_date": (today - dt.timedelta(days=i % 5)).isoformat(),
+            "destination_address": address,
+            "temperature": 36.5,
+        }
+        return "POST", "/api/v1/health/registrations", headers, json.dumps(body).encode()
+
+    return make
+
+
+def start_server(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, GRIDGUARD_DEBUG="0", PYTHONPATH=str(REPO / "src"))
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    cmd = [
+        gunicorn,
+        "gridguard.config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGTERM)
+    raise RuntimeError("gunicorn did not start")
+
+
+def pgbench_inserts(url: str, clients: int, seconds: int) -> float:
+    """pgbench's rate of one-row INSERT transactions on the same server and database."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_ref_insert")
+        conn.execute("CREATE TABLE bench_ref_insert (id bigserial primary key, v text)")
+    tmp = Path(tempfile.mkdtemp(prefix="gg-pgbench-"))
+    script = tmp / "insert.sql"
+    script.write_text("INSERT INTO bench_ref_insert (v) VALUES ('traveller');\n")
+    m = re.match(
+        r"postgres(?:ql)?://(?P<user>[^@/]+)@(?P<host>[^:/]+):?(?P<port>\d*)/(?P<db>.+)", url
+    )
+    assert m, url
+    cmd = [
+        shutil.which("pgbench") or "/usr/bin/pgbench",
+        "-n",
+        "-h",
+        m["host"],
+        "-p",
+        m["port"] or "5432",
+        "-U",
+        m["user"],
+        "-c",
+        str(clients),
+        "-j",
+        "2",
+        "-T",
+        str(seconds),
+        "-f",
+        str(script),
+        m["db"],
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    shutil.rmtree(tmp, ignore_errors=True)
+    tps = re.search(r"tps = ([\d.]+)", out)
+    assert tps, out
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE bench_ref_insert")
+    return float(tps.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    vendor, cleanup = throwaway_database(BENCH_DB)
+    if vendor != "postgresql":
+        print("this benchmark needs PostgreSQL (DATABASE_URL)", file=sys.stderr)
+        cleanup()
+        sys.exit(2)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridguard.config.settings")
+    import django
+
+    django.setup()
+    seconds = 5 if args.quick else 20
+    proc = None
+    try:
+        secret, addresses = setup(args.quick)
+        from django.db import connections
+
+        connections.close_all()
+        url = os.environ["DATABASE_URL"]
+        reference = pgbench_inserts(url, args.clients, seconds)
+        port = free_port()
+        proc = start_server(port, args.workers, args.threads)
+        make = make_requests(secret, addresses, 200_000)
+        result = run_load("127.0.0.1", port, make, clients=args.clients, seconds=seconds)
+        from gridguard.health.models import FollowUpTask, TravellerRegistration
+
+        stored = TravellerRegistration.objects.count()
+        tasks = FollowUpTask.objects.count()
+        unmatched = TravellerRegistration.objects.filter(match_status="unmatched").count()
+        connections.close_all()
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        cleanup()
+    ok = result.statuses.get(201, 0)
+    print(
+        f"{ok:,} registrations in {result.seconds:.1f}s: {result.rate:,.0f}/s, "
+        f"p50 {result.p50:.1f} ms, p99 {result.percentile(99):.1f} ms; statuses "
+        f"{dict(result.statuses)}; stored {stored:,} ({unmatched:,} unmatched, {tasks:,} "
+        f"follow-ups); pgbench one-row inserts {reference:,.0f}/s",
+        file=sys.stderr,
+    )
+    if result.errors:
+        print("errors:", result.errors[:3], file=sys.stderr)
+    out = {
+        "bench": "traveller_registration",
+        "value": round(result.rate, 1),
+        "unit": "registrations/s",
+        "reference": round(reference, 1),
+        "reference_name": f"pgbench one-row INSERT, {args.clients} clients",
+        "ratio": round(result.rate / reference, 3),
+        "p50_ms": round(result.p50, 1),
+        "p99_ms": round(result.percentile(99), 1),
+        "non_201": sum(n for s, n in result.statuses.items() if s != 201),
+        "clients": args.clients,
+        "target": ">= 500 registrations/s, p99 < 100 ms on PostgreSQL",
+        "command": "bench/traveller_registration.py" + (" --quick" if args.quick else ""),
+    }
+    from report import save
+
+    save(out)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
