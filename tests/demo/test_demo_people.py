@@ -29,10 +29,46 @@ def test_every_compound_has_households_and_residents_with_valid_ids() -> None:
         assert check_identity(p.id_type, p.id_number).birth_date == p.birth_date
     assert len({p.id_number for p in persons}) == len(persons)
     # Residents live in the compound's buildings, with their household.
-    assert not Person.objects.filter(household__isnull=True).exists()
-    assert not (Person.objects.values("household").annotate(n=Count("id")).filter(n__gt=4).exists())
+    assert not Person.objects.filter(household__isnull=True, registrations__isnull=True).exists()
+    sizes = Person.objects.filter(household__isnull=False).values("household")
+    assert not sizes.annotate(n=Count("id")).filter(n__gt=4).exists()
     assert KeyPersonFlag.objects.filter(category="elderly_alone").exists()
     resident = User.objects.get(username="resident")
     assert Person.objects.get(user=resident).area.path.startswith(
         Area.objects.get(code=resident.role_bindings.get().area.code).path
+    )
+
+
+def test_travellers_observations_and_checkins_in_every_state() -> None:
+    from gridguard.health.models import (
+        CheckIn,
+        FollowUpTask,
+        ObservationAlert,
+        ObservationOrder,
+        TravellerRegistration,
+    )
+
+    _demo("--seed", "7", "--people", "20")
+    regs = TravellerRegistration.objects.all()
+    assert regs.filter(from_key_area=True).exists() and regs.filter(from_key_area=False).exists()
+    assert regs.filter(match_status="unmatched").exists()
+    # Every unmatched registration waits at a street; every matched one at a compound.
+    assert (
+        not regs.filter(match_status="unmatched")
+        .exclude(area__kind__in=["street", "township"])
+        .exists()
+    )
+    assert not regs.filter(match_status="matched").exclude(area__kind="compound").exists()
+    for r in regs[:50]:
+        assert check_identity(r.id_type, r.id_number)
+    assert set(FollowUpTask.objects.values_list("status", flat=True)) == {"open", "done"}
+    assert not FollowUpTask.objects.exclude(
+        area__kind__in=["committee", "village", "street", "township"]
+    ).exists()
+    assert set(ObservationOrder.objects.values_list("status", flat=True)) == {"active", "released"}
+    assert CheckIn.objects.count() > 10 * ObservationOrder.objects.filter(status="released").count()
+    assert set(ObservationAlert.objects.values_list("kind", flat=True)) >= {"missed"}
+    assert (
+        CheckIn.objects.filter(temperature__gte=37.3).exists()
+        or ObservationAlert.objects.filter(kind="fever").exists()
     )

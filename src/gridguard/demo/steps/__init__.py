@@ -1,5 +1,13 @@
 """The built-in demo steps. Importing a module registers its steps (see demo.registry)."""
 
-from gridguard.demo.steps import duty, grid, logins, residents, responsibility, territory
+from gridguard.demo.steps import (
+    duty,
+    grid,
+    logins,
+    residents,
+    responsibility,
+    territory,
+    travellers,
+)
 
-__all__ = ["duty", "grid", "logins", "residents", "responsibility", "territory"]
+__all__ = ["duty", "grid", "logins", "residents", "responsibility", "territory", "travellers"]
