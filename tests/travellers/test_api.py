@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from gridguard.accounts.models import ApiToken
 from gridguard.accounts.services import issue_token
 from gridguard.core.models import AuditEntry
 from gridguard.core.scoping import SYSTEM
 from gridguard.health.models import TravellerRegistration
+from gridguard.health.services.intake import process_intake
 from tests.conftest import City
 from tests.travellers.conftest import declaration
 
@@ -38,15 +40,23 @@ def _body(**overrides: Any) -> str:
 def test_checkpoint_device_registers_and_retries_safely(city: City) -> None:
     c = _device(city)
     r = c.post(URL, _body(), content_type="application/json")
-    assert r.status_code == 201, r.content
+    assert r.status_code == 202, r.content
     data = r.json()
-    assert (
-        data["created"] and data["from_key_area"] and data["area_code"] == city["compound_a1"].code
-    )
+    assert data["created"] and data["from_key_area"] and not data["placed"]
+    assert not TravellerRegistration.objects.exists()  # kept in the intake queue
     again = c.post(URL, _body(), content_type="application/json")
     assert again.status_code == 200 and again.json()["receipt_code"] == data["receipt_code"]
+    assert process_intake() == 1
     reg = TravellerRegistration.objects.get()
     assert reg.channel == "checkpoint_device" and reg.checkpoint == city["checkpoint_a"]
+    assert reg.receipt_code == data["receipt_code"] and reg.area == city["compound_a1"]
+    placed = c.get(f"{URL}/receipts/{data['receipt_code']}").json()
+    assert placed["placed"] and placed["area_code"] == city["compound_a1"].code
+    assert c.get(f"{URL}/receipts/NOPE").status_code == 404
+    # The audit rows name the device that sent it, though a worker wrote them.
+    token = ApiToken.objects.get()
+    entry = AuditEntry.objects.get(action="registration.create")
+    assert entry.actor_label == token.audit_label() and entry.channel == "api"
 
 
 def test_device_bad_input_is_a_422_naming_fields(city: City) -> None:
@@ -75,6 +85,7 @@ def test_staff_list_detail_assign_and_followups(city: City, login: Callable[[str
         _body(destination_address="南京东路街道某某新村", submission_key="u1"),
         content_type="application/json",
     )
+    process_intake()
     reg = TravellerRegistration.objects.get()
     op = login("operator_a")
     listing = op.get(URL, {"match_status": "unmatched"})

@@ -50,7 +50,8 @@ def compute_hash(entry: AuditEntry) -> str:
     return hashlib.sha256((entry.prev_hash + _canonical(entry)).encode()).hexdigest()
 
 
-def _actor_fields(actor: Any) -> tuple[int | None, str]:
+def describe_actor(actor: Any) -> tuple[int | None, str]:
+    """(user id or None, label) as the audit trail names an actor."""
     if actor is None:
         return None, "system"
     label = getattr(actor, "audit_label", None)
@@ -77,7 +78,7 @@ def record(
 ) -> AuditEntry:
     """Append one audit row. Call inside the transaction that does the audited work."""
     ctx = context.current()
-    actor_id, actor_label = _actor_fields(actor)
+    actor_id, actor_label = describe_actor(actor)
     otype, oid = _object_fields(obj)
     if not area_path and obj is not None:
         area = getattr(obj, "area", None)
@@ -100,6 +101,21 @@ def record(
         return entry
     _append([entry])
     return entry
+
+
+class RecordedActor:
+    """An actor known only by what the audit trail keeps of it (id and label): for work done
+    later on someone's behalf, such as placing a queued registration."""
+
+    def __init__(self, actor_id: int | None, label: str) -> None:
+        self.pk = actor_id
+        self.label = label
+
+    def audit_label(self) -> str:
+        return self.label
+
+    def __str__(self) -> str:
+        return self.label
 
 
 def _append(entries: list[AuditEntry]) -> None:

@@ -8,6 +8,6 @@ class HealthConfig(AppConfig):
     verbose_name = _("Health")
 
     def ready(self) -> None:
-        from gridguard.health import receivers, retention_rules  # noqa: F401 - connects
+        from gridguard.health import jobs, receivers, retention_rules  # noqa: F401 - connects
 
         retention_rules.register_all()

@@ -17,6 +17,7 @@ from ninja.pagination import CursorPagination, paginate
 from gridguard.core import audit, masking
 from gridguard.core.api import ERROR_RESPONSES
 from gridguard.core.errors import InvalidInput, NotPermitted, OutOfScope
+from gridguard.health import travel
 from gridguard.health.models import Channel
 from gridguard.health.selectors import registration as selectors
 from gridguard.health.services import registration as services
@@ -100,17 +101,37 @@ class RegistrationOut(Schema):
 
 
 class ReceiptOut(Schema):
-    id: int
     receipt_code: str
-    created: bool
-    match_status: str
-    area_code: str
+    created: bool = Field(description="false when this submission_key was seen before")
+    placed: bool = Field(description="true once the registration is placed (within seconds)")
     from_key_area: bool
+    registration_id: int | None
+    match_status: str | None
+    area_code: str | None
 
 
-@router.post("", response={200: ReceiptOut, 201: ReceiptOut, **ERROR_RESPONSES})
+def _receipt(intake: Any, created: bool) -> dict[str, Any]:
+    reg = intake.registration
+    d = intake.declaration
+    region = travel.key_region_for(
+        d["origin_province"], d["origin_city"], dt.date.fromisoformat(d["arrival_date"])
+    )
+    return {
+        "receipt_code": intake.receipt_code,
+        "created": created,
+        "placed": reg is not None,
+        "from_key_area": reg.from_key_area if reg is not None else region is not None,
+        "registration_id": reg.pk if reg is not None else None,
+        "match_status": reg.match_status if reg is not None else None,
+        "area_code": reg.area.code if reg is not None else None,
+    }
+
+
+@router.post("", response={200: ReceiptOut, 202: ReceiptOut, **ERROR_RESPONSES})
 def register(request: HttpRequest, payload: RegistrationIn) -> Any:
-    """Register one arrival (checkpoint device or staff)."""
+    """Register one arrival (checkpoint device or staff). Answers 202 with the receipt as soon
+    as the registration is kept; it is placed at its compound and pushed to the committee
+    within seconds. The same `submission_key` again answers 200 with the first receipt."""
     actor = _need(request, "travellers.register")
     area = getattr(actor, "area", None)
     is_device = getattr(actor, "key_id", None) is not None
@@ -119,22 +140,24 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Any:
     )
     data = payload.dict()
     key = data.pop("submission_key")
-    reg, created = services.register_traveller(
+    intake, created = services.accept_registration(
         actor,
         services.Declaration(**data),
         submission_key=key,
         channel=Channel.CHECKPOINT_DEVICE if is_device else Channel.STAFF,
         checkpoint=checkpoint,
     )
-    body = {
-        "id": reg.pk,
-        "receipt_code": reg.receipt_code,
-        "created": created,
-        "match_status": reg.match_status,
-        "area_code": reg.area.code,
-        "from_key_area": reg.from_key_area,
-    }
-    return Status(201 if created else 200, body)
+    return Status(202 if created else 200, _receipt(intake, created))
+
+
+@router.get("/receipts/{code}", response={200: ReceiptOut, **ERROR_RESPONSES})
+def receipt(request: HttpRequest, code: str) -> Any:
+    """Whether a receipt's registration has been placed yet, and where."""
+    _need(request, "travellers.register")
+    intake = selectors.intake_by_receipt(code)
+    if intake is None:
+        raise OutOfScope("receipt")
+    return _receipt(intake, False)
 
 
 @router.get("", response={200: list[RegistrationOut], **ERROR_RESPONSES})

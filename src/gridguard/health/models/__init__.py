@@ -36,6 +36,7 @@ from gridguard.health.models.registration import (
     FollowUpTask,
     KeyRegion,
     MatchStatus,
+    RegistrationIntake,
     Transport,
     TravellerRegistration,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "ObservationOrder",
     "ObservationType",
     "OrderStatus",
+    "RegistrationIntake",
     "ReservationStatus",
     "Transport",
     "TravellerRegistration",

@@ -53,6 +53,53 @@ class MatchStatus(models.TextChoices):
     ASSIGNED = "assigned", _("Assigned by the street")
 
 
+class RegistrationIntake(models.Model):
+    """A checked registration as it arrived, kept durably before it is placed (the intake
+    queue). Devices at a busy checkpoint get their receipt as soon as this row is committed;
+    `process_intake` turns rows into persons, registrations, flags and follow-up tasks in
+    batches. A row is never deleted: `registration` links to what it became, `problem` says
+    why it could not be placed yet (it is retried)."""
+
+    receipt_code = models.CharField(max_length=16, unique=True)
+    submission_key = models.CharField(max_length=64, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    checkpoint = models.ForeignKey(
+        "territory.Area", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Who sent it and from where, for the audit rows written when it is placed.
+    actor_label = models.CharField(max_length=150)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    origin_ip = models.CharField(max_length=45, blank=True)
+    origin_channel = models.CharField(max_length=10, blank=True)
+    # The checked declaration (JSON-safe: dates as ISO strings, temperature as a string).
+    declaration = models.JSONField()
+    language = models.CharField(max_length=10, blank=True)
+    received_at = models.DateTimeField(default=clock.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    registration = models.OneToOneField(
+        "health.TravellerRegistration",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="intake",
+    )
+    problem = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("registration intake")
+        verbose_name_plural = _("registration intake")
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(processed_at__isnull=True),
+                name="intake_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_code
+
+
 class TravellerRegistration(AreaScoped):
     """One arrival declared by a traveller. `area` is the destination compound once matched,
     else the deepest area the address could be placed in (street, district or the city), where

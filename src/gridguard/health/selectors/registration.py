@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import QuerySet
-
 from gridguard.core.errors import NotPermitted, OutOfScope
-from gridguard.health.models import FollowUpTask, MatchStatus, TravellerRegistration
+from gridguard.core.scoping import ScopedQuerySet
+from gridguard.health.models import (
+    FollowUpTask,
+    MatchStatus,
+    RegistrationIntake,
+    TravellerRegistration,
+)
 
 
 def _need(actor: Any, permission: str) -> None:
@@ -24,7 +28,7 @@ def registrations_visible_to(
     since: dt.date | None = None,
     until: dt.date | None = None,
     q: str = "",
-) -> QuerySet[TravellerRegistration]:
+) -> ScopedQuerySet[TravellerRegistration]:
     """Registrations in the reader's territory, newest first, with optional filters."""
     _need(actor, "travellers.view")
     qs = TravellerRegistration.objects.visible_to(actor).select_related("area")
@@ -43,7 +47,7 @@ def registrations_visible_to(
     return qs.order_by("-submitted_at", "-id")
 
 
-def unmatched_queue(actor: Any) -> QuerySet[TravellerRegistration]:
+def unmatched_queue(actor: Any) -> ScopedQuerySet[TravellerRegistration]:
     """Registrations whose address reached no compound, oldest first (never dropped)."""
     return registrations_visible_to(actor, match_status=MatchStatus.UNMATCHED).order_by(
         "submitted_at", "id"
@@ -72,9 +76,21 @@ def by_receipt(code: str) -> TravellerRegistration | None:
     return TravellerRegistration.objects.select_related("area").filter(receipt_code=code).first()
 
 
+def intake_by_receipt(code: str) -> RegistrationIntake | None:
+    """The intake row of a receipt code (placed or still queued), for the device that sent it."""
+    code = (code or "").strip().upper()
+    if not code or len(code) > 16:
+        return None
+    return (
+        RegistrationIntake.objects.select_related("registration__area")
+        .filter(receipt_code=code)
+        .first()
+    )
+
+
 def followups_visible_to(
     actor: Any, *, status: str | None = "open", kind: str | None = None
-) -> QuerySet[FollowUpTask]:
+) -> ScopedQuerySet[FollowUpTask]:
     """Follow-up tasks at the reader's committees, oldest due first."""
     _need(actor, "followups.view")
     qs = FollowUpTask.objects.visible_to(actor).select_related("area", "person")

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from gridguard.core import audit, clock
+from gridguard.core import audit, clock, context
 from gridguard.core.errors import FieldError, InvalidInput
 from gridguard.core.scoping import require_in_scope
 from gridguard.health import travel
@@ -26,15 +26,14 @@ from gridguard.health.models import (
     Channel,
     FollowUpKind,
     MatchStatus,
+    RegistrationIntake,
     Transport,
     TravellerRegistration,
 )
-from gridguard.health.services.followups import open_followup, responsible_committee
+from gridguard.health.services.followups import responsible_committee
 from gridguard.people.identity import check_identity, check_phone
-from gridguard.people.models import KeyCategory, Person
-from gridguard.people.services import add_flag, register_person
+from gridguard.people.models import Person
 from gridguard.people.signals import announce
-from gridguard.territory.address_match import match_address
 from gridguard.territory.kinds import AreaKind
 from gridguard.territory.models import Area
 
@@ -272,6 +271,75 @@ def _check_key(submission_key: str) -> str:
     return key
 
 
+def _json_of(c: _Checked, birth_date: dt.date | None, sex: str) -> dict[str, Any]:
+    """The checked declaration as JSON (what the intake queue keeps)."""
+    data = dict(c.__dict__)
+    data["arrival_date"] = c.arrival_date.isoformat()
+    data["temperature"] = str(c.temperature) if c.temperature is not None else None
+    data["birth_date"] = birth_date.isoformat() if birth_date else None
+    data["sex"] = sex
+    return data
+
+
+def accept_registration(
+    actor: Any,
+    declaration: Declaration,
+    *,
+    submission_key: str,
+    channel: str = Channel.PUBLIC_FORM,
+    checkpoint: Area | None = None,
+    language: str = "",
+) -> tuple[RegistrationIntake, bool]:
+    """Check a declaration and keep it durably in the intake queue; returns (intake, created).
+
+    This is all a busy checkpoint waits for: one insert, then the receipt. `process_intake`
+    places it (person, registration, flag, follow-up task) within seconds. The same
+    `submission_key` again returns the first intake row and writes nothing.
+    """
+    key = _check_key(submission_key)
+    try:
+        c = check_declaration(declaration)
+    except InvalidInput:
+        # A retry of a submission already kept is answered with it, even if the declaration
+        # would no longer pass (an arrival date that is now too old).
+        existing = RegistrationIntake.objects.filter(submission_key=key).first()
+        if existing is not None:
+            return existing, False
+        raise
+    if channel not in Channel.values:
+        raise InvalidInput.one("channel", "invalid", _("Unknown channel."))
+    identity = check_identity(c.id_type, c.id_number)
+    actor_id, actor_label = audit.describe_actor(actor)
+    ctx = context.current()
+    intake = RegistrationIntake(
+        receipt_code=_receipt_code(),
+        submission_key=key,
+        channel=channel,
+        checkpoint=checkpoint,
+        actor_id=actor_id,
+        actor_label=actor_label[:150],
+        origin_ip=ctx.ip[:45],
+        origin_channel=ctx.channel[:10],
+        declaration=_json_of(c, identity.birth_date, identity.sex),
+        language=language[:10],
+    )
+    try:
+        # No pre-check for the key: the unique constraint decides, in one round trip. Inside a
+        # caller's transaction a savepoint keeps a duplicate from breaking it.
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                intake.save(force_insert=True)
+        else:
+            intake.save(force_insert=True)
+    except IntegrityError:
+        # The same submission from a concurrent retry won the race: it is the registration.
+        existing = RegistrationIntake.objects.filter(submission_key=key).first()
+        if existing is None:
+            raise
+        return existing, False
+    return intake, True
+
+
 def register_traveller(
     actor: Any,
     declaration: Declaration,
@@ -281,74 +349,35 @@ def register_traveller(
     checkpoint: Area | None = None,
     language: str = "",
 ) -> tuple[TravellerRegistration, bool]:
-    """Record one arrival; returns (registration, created). The same `submission_key` again
-    returns the first registration and writes nothing."""
-    key = _check_key(submission_key)
-    existing = TravellerRegistration.objects.filter(submission_key=key).first()
-    if existing is not None:
-        return existing, False
-    c = check_declaration(declaration)
-    if channel not in Channel.values:
-        raise InvalidInput.one("channel", "invalid", _("Unknown channel."))
-    match = match_address(c.destination_address)
-    region = travel.key_region_for(c.origin_province, c.origin_city, c.arrival_date)
-    try:
-        with transaction.atomic(), audit.batched():
-            person, _created = register_person(
-                actor,
-                id_type=c.id_type,
-                id_number=c.id_number,
-                name=c.name,
-                phone=c.phone,
-                area=match.area,
-                address=c.destination_address,
-                move_to_area=True,
-            )
-            reg = TravellerRegistration.objects.create(
-                receipt_code=_receipt_code(),
-                submission_key=key,
-                person=person,
-                name=c.name,
-                id_type=c.id_type,
-                id_number=c.id_number,
-                phone=c.phone,
-                origin_province=c.origin_province,
-                origin_city=c.origin_city,
-                route=c.route,
-                transport=c.transport,
-                vehicle_number=c.vehicle_number,
-                arrival_date=c.arrival_date,
-                checkpoint=checkpoint,
-                channel=channel,
-                destination_address=c.destination_address,
-                match_status=MatchStatus.MATCHED if match.matched else MatchStatus.UNMATCHED,
-                symptoms=c.symptoms,
-                temperature=c.temperature,
-                contact_history=c.contact_history,
-                contact_detail=c.contact_detail,
-                key_region_id=region[0] if region else None,
-                from_key_area=region is not None,
-                language=language[:10],
-                area=match.area,
-            )
-            audit.record(
-                actor,
-                "registration.create",
-                reg,
-                detail={"channel": channel, "matched": match.matched},
-            )
-            _follow_up(actor, reg, person, region[1] if region else None)
-            announce(Person, person.pk)
-    except IntegrityError:
-        # The same submission from a concurrent retry won the race: it is the registration.
-        existing = TravellerRegistration.objects.filter(submission_key=key).first()
-        if existing is None:
-            raise
-        return existing, False
-    return reg, True
+    """Accept and place one arrival at once (the public form and staff, who are shown where
+    it landed); returns (registration, created). The same `submission_key` again returns the
+    first registration."""
+    intake, created = accept_registration(
+        actor,
+        declaration,
+        submission_key=submission_key,
+        channel=channel,
+        checkpoint=checkpoint,
+        language=language,
+    )
+    if intake.registration_id is None:
+        from gridguard.health.services.intake import process_intake
+
+        process_intake(ids=[intake.pk])
+        intake.refresh_from_db(fields=["registration", "problem"])
+    if intake.registration is None:
+        # Placed by nobody yet (a concurrent worker holds it): wait for it briefly.
+        raise InvalidInput.one(
+            None,
+            "pending",
+            _("Your registration was received; its receipt code is %(c)s.")
+            % {"c": intake.receipt_code},
+        )
+    return intake.registration, created
 
 
-def _needs_follow_up(reg: TravellerRegistration) -> list[tuple[str, str]]:
+def follow_up_kinds(reg: TravellerRegistration) -> list[tuple[str, str]]:
+    """The follow-up tasks a registration needs: (kind, summary for the committee)."""
     kinds: list[tuple[str, str]] = []
     if reg.from_key_area:
         kinds.append(
@@ -371,32 +400,6 @@ def _needs_follow_up(reg: TravellerRegistration) -> list[tuple[str, str]]:
             )
         )
     return kinds
-
-
-def _follow_up(
-    actor: Any, reg: TravellerRegistration, person: Person, observation_days: int | None
-) -> None:
-    """Flag a key-area arrival and push the follow-ups to the destination committee."""
-    if observation_days is not None:
-        until = dt.datetime.combine(
-            reg.arrival_date + dt.timedelta(days=observation_days), dt.time(), tzinfo=dt.UTC
-        )
-        add_flag(
-            actor,
-            person,
-            KeyCategory.KEY_AREA_RETURNEE,
-            source=f"registration:{reg.pk}",
-            until=until,
-        )
-    for kind, summary in _needs_follow_up(reg):
-        open_followup(
-            actor,
-            kind=kind,
-            person=person,
-            area=reg.area,
-            source=f"reg:{reg.pk}:{kind}",
-            summary=summary,
-        )
 
 
 def assign_registration(

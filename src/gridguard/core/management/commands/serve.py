@@ -17,6 +17,9 @@ class Command(BaseCommand):
             "--workers", type=int, default=int(os.environ.get("GRIDGUARD_WORKERS", 2))
         )
         parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--no-worker", action="store_true", help="do not start `gridguard worker` beside"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from gunicorn.app.wsgiapp import run
@@ -34,7 +37,16 @@ class Command(BaseCommand):
             "--access-logfile",
             "-",
         ]
+        import subprocess
         import sys
 
+        # The periodic jobs (placing queued registrations, …) run beside the web workers.
+        worker = None
+        if not opts["no_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "gridguard.cli", "worker"])
         sys.argv = argv
-        run()
+        try:
+            run()
+        finally:
+            if worker is not None:
+                worker.terminate()
