@@ -144,3 +144,30 @@ def test_dry_run_counts_without_deleting(city: City) -> None:
     counts = retention.purge(at=NOW, dry_run=True)
     assert counts["traveller_registrations"] == 1
     assert m.TravellerRegistration.objects.filter(person=p).exists()
+
+
+def test_intake_rows_go_before_their_registration_and_waiting_rows_stay(city: City) -> None:
+    """A placed intake row is purged after 7 days, so its registration can go at 30; a row
+    that was never placed is never purged."""
+    from gridguard.core import clock
+    from gridguard.health.services.intake import process_intake
+    from gridguard.health.services.registration import PUBLIC_FORM, accept_registration
+    from tests.travellers.conftest import declaration
+
+    with clock.frozen(NOW - dt.timedelta(days=40)):
+        arrival = (NOW - dt.timedelta(days=41)).date().isoformat()
+        accept_registration(
+            PUBLIC_FORM, declaration(arrival_date=arrival), submission_key="old", channel="staff"
+        )
+        process_intake()
+        waiting, _ = accept_registration(
+            PUBLIC_FORM,
+            declaration(arrival_date=arrival, id_number=_id(77)),
+            submission_key="stuck",
+            channel="staff",
+        )
+    counts = retention.purge(at=NOW)
+    assert counts["registration_intake"] == 1
+    assert counts["traveller_registrations"] == 1
+    assert list(m.RegistrationIntake.objects.values_list("submission_key", flat=True)) == ["stuck"]
+    assert waiting.processed_at is None

@@ -32,6 +32,12 @@ def _expired_registrations(cutoff: dt.datetime) -> Any:
     return TravellerRegistration.objects.filter(submitted_at__lt=cutoff).exclude(Exists(kept_order))
 
 
+def _placed_intake(cutoff: dt.datetime) -> Any:
+    from gridguard.health.models import RegistrationIntake
+
+    return RegistrationIntake.objects.filter(processed_at__lt=cutoff)
+
+
 def register_all() -> None:
     """Register every health retention kind with the purge framework."""
     from gridguard.core import retention
@@ -46,6 +52,15 @@ def register_all() -> None:
         "Home-observation orders with their check-ins, alerts and errands, 30 days after the "
         "observation ended (daily counts stay).",
         expired=_ended_orders,
+    )
+    retention.register(
+        "registration_intake",
+        m.RegistrationIntake,
+        "processed_at",
+        7,
+        "Registrations as they arrived in the intake queue, 7 days after they were placed (the "
+        "registration itself is kept by its own rule; rows not placed yet are never purged).",
+        expired=_placed_intake,
     )
     retention.register(
         "traveller_registrations",
