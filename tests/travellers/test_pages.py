@@ -147,3 +147,15 @@ def test_committee_closes_a_follow_up(
         .status_code
         == 404
     )
+
+
+def test_links_reach_the_pages_for_the_roles_that_use_them(
+    client: Client, city: City, login: Callable[[str], Client]
+) -> None:
+    assert "/travellers/register/" in client.get("/accounts/login/").content.decode()
+    home = login("committee_a1").get("/accounts/home/").content.decode()
+    assert "/travellers/followups/" in home and "/travellers/" in home
+    assert (
+        "/travellers/followups/"
+        not in login("volunteer_a1").get("/accounts/home/").content.decode()
+    )

@@ -15,6 +15,8 @@ _LINK_PERMISSIONS = {
     "hours": "duty.view",
     "clock": "duty.clock",
     "audit": "audit.view",
+    "travellers": "travellers.view",
+    "followups": "followups.view",
 }
 
 
