@@ -108,3 +108,27 @@ def test_batched_block_that_raises_appends_nothing(city: City) -> None:
         audit.record(SYSTEM, "test.lost", city["compound_a1"])
         raise RuntimeError("the write failed")
     assert AuditEntry.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_deferred_reads_are_sealed_into_the_chain_in_order(city: City) -> None:
+    from gridguard.core.models import AuditInbox
+
+    audit.record(SYSTEM, "test.before", city["compound_a1"])
+    for n in range(3):
+        audit.defer(SYSTEM, "read", city["compound_a1"], detail={"n": n})
+    assert AuditInbox.objects.count() == 3
+    assert audit.seal() == 3 and audit.seal() == 0
+    assert not AuditInbox.objects.exists()
+    rows = list(AuditEntry.objects.order_by("-seq")[:4])
+    assert [r.detail.get("n") for r in rows[:3]] == [2, 1, 0]
+    assert rows[0].area_path == city["compound_a1"].path
+    assert audit.verify().ok
+
+
+@pytest.mark.django_db
+def test_verify_seals_the_inbox_first(city: City) -> None:
+    audit.defer(SYSTEM, "read", city["compound_a1"])
+    result = audit.verify()
+    assert result.ok and result.checked >= 1
+    assert AuditEntry.objects.filter(action="read").count() == 1

@@ -57,3 +57,12 @@ def run_due(now: float | None = None) -> dict[str, int]:
             log.exception("job %s failed", job.name)
             done[job.name] = -1
     return done
+
+
+def _seal_audit_inbox() -> int:
+    from gridguard.core.audit import seal
+
+    return seal()
+
+
+every(1.0, "audit inbox")(_seal_audit_inbox)

@@ -69,3 +69,27 @@ class PurgeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.deleted} before {self.cutoff:%Y-%m-%d}"
+
+
+class AuditInbox(models.Model):
+    """Audit rows of high-volume reads (a gate checking a health code), written with one
+    insert and no lock; `audit.seal()` (run by the worker) moves them into the chain in
+    order. A row here is already durable: sealing only chains it."""
+
+    at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    area_path = models.CharField(max_length=255, blank=True)
+    ip = models.CharField(max_length=45, blank=True)
+    channel = models.CharField(max_length=10, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit inbox row")
+        verbose_name_plural = _("audit inbox")
+
+    def __str__(self) -> str:
+        return f"inbox {self.pk} {self.action}"
