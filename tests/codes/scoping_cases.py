@@ -26,6 +26,24 @@ def _change(city: City, side: str) -> HealthCodeChange:
     )
 
 
+def _person_page(c, _city, row):  # type: ignore[no-untyped-def]
+    return c.get(f"/codes/person/{row.person_id}/")
+
+
+def _api(c, _city, row):  # type: ignore[no-untyped-def]
+    return c.get(f"/api/v1/health/codes/{row.person_id}")
+
+
 ROW_MAKERS: dict[type[models.Model], object] = {HealthCode: _code, HealthCodeChange: _change}
 
-READERS: dict[type[models.Model], list[Reader]] = {model: [ADMIN] for model in ROW_MAKERS}
+READERS: dict[type[models.Model], list[Reader]] = {
+    HealthCode: [
+        Reader("page", "operator", _person_page, lambda _c, row: f'data-person="{row.person_id}"'),
+        Reader("api", "operator", _api, lambda _c, row: f'"person_id": {row.person_id}'),
+        ADMIN,
+    ],
+    HealthCodeChange: [
+        Reader("page", "operator", _person_page, lambda _c, row: f'data-change="{row.pk}"'),
+        ADMIN,
+    ],
+}
