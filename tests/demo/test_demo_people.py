@@ -72,3 +72,25 @@ def test_travellers_observations_and_checkins_in_every_state() -> None:
         CheckIn.objects.filter(temperature__gte=37.3).exists()
         or ObservationAlert.objects.filter(kind="fever").exists()
     )
+
+
+def test_pharmacy_purchases_and_mask_reservations() -> None:
+    from django.db.models import F
+
+    from gridguard.health.models import (
+        FeverMedicinePurchase,
+        FollowUpTask,
+        MaskQuotaDay,
+        MaskReservation,
+    )
+
+    _demo("--seed", "7", "--people", "20")
+    purchases = FeverMedicinePurchase.objects.all()
+    assert purchases.exists() and not purchases.exclude(area__kind="pharmacy").exists()
+    # Each purchase is followed up at the buyer's committee.
+    for p in purchases[:20]:
+        task = FollowUpTask.objects.get(source=f"purchase:{p.pk}")
+        assert p.buyer.area.path.startswith(task.area.path) and task.area.kind == "committee"
+    statuses = set(MaskReservation.objects.values_list("status", flat=True))
+    assert statuses == {"reserved", "picked_up", "expired"}
+    assert not MaskQuotaDay.objects.filter(reserved__gt=F("quota")).exists()

@@ -4,10 +4,20 @@ from gridguard.demo.steps import (
     duty,
     grid,
     logins,
+    pharmacies,
     residents,
     responsibility,
     territory,
     travellers,
 )
 
-__all__ = ["duty", "grid", "logins", "residents", "responsibility", "territory", "travellers"]
+__all__ = [
+    "duty",
+    "grid",
+    "logins",
+    "pharmacies",
+    "residents",
+    "responsibility",
+    "territory",
+    "travellers",
+]
