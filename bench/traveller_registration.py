@@ -136,6 +136,18 @@ def make_requests(secret: str, addresses: list[str], n: int) -> Any:
     return make
 
 
+def make_batches(secret: str, make: Any, per_car: int, offset: int) -> Any:
+    """Requests of `per_car` registrations each for the /batch endpoint."""
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+
+    def batch(i: int) -> tuple[str, str, dict[str, str], bytes]:
+        rows = [json.loads(make(offset + i * per_car + k)[3]) for k in range(per_car)]
+        body = json.dumps({"registrations": rows}).encode()
+        return "POST", "/api/v1/health/registrations/batch", headers, body
+
+    return batch
+
+
 def start_server(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, GRIDGUARD_DEBUG="0", PYTHONPATH=str(REPO / "src"))
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
@@ -255,6 +267,9 @@ def main() -> None:
         worker = start_worker()
         make = make_requests(secret, addresses, 200_000)
         result = run_load("127.0.0.1", port, make, clients=args.clients, seconds=seconds)
+        # Cars: each request carries a car's passengers (2 to 5) through /batch.
+        cars = make_batches(secret, make, 5, offset=1_000_000)
+        batched = run_load("127.0.0.1", port, cars, clients=args.clients, seconds=seconds)
         # Every accepted registration must be placed: wait for the queue to drain.
         from gridguard.health.models import FollowUpTask, RegistrationIntake, TravellerRegistration
         from gridguard.health.services.intake import pending_count
@@ -282,7 +297,9 @@ def main() -> None:
         f"p50 {result.p50:.1f} ms, p99 {result.percentile(99):.1f} ms; statuses "
         f"{dict(result.statuses)}; {accepted:,} kept, {stored:,} placed ({unmatched:,} "
         f"unmatched, {tasks:,} follow-ups), queue drained {drain_s:.1f}s after the load, "
-        f"{stuck} left; pgbench one-row inserts {reference:,.0f}/s; authenticated no-op GET "
+        f"{stuck} left; in cars of 5 through /batch: "
+        f"{batched.rate * 5:,.0f} registrations/s (p99 {batched.percentile(99):.1f} ms per car); "
+        f"pgbench one-row inserts {reference:,.0f}/s; authenticated no-op GET "
         f"{ceiling.rate:,.0f}/s (p99 {ceiling.percentile(99):.1f} ms)",
         file=sys.stderr,
     )
@@ -298,6 +315,8 @@ def main() -> None:
         "p50_ms": round(result.p50, 1),
         "p99_ms": round(result.percentile(99), 1),
         "noop_get_per_s": round(ceiling.rate, 1),
+        "batched_per_s": round(batched.rate * 5, 1),
+        "batched_p99_ms": round(batched.percentile(99), 1),
         "non_202": sum(n for s, n in result.statuses.items() if s != 202),
         "placed": stored,
         "accepted": accepted,

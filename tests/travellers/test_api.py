@@ -13,8 +13,9 @@ from gridguard.accounts.models import ApiToken
 from gridguard.accounts.services import issue_token
 from gridguard.core.models import AuditEntry
 from gridguard.core.scoping import SYSTEM
-from gridguard.health.models import TravellerRegistration
+from gridguard.health.models import RegistrationIntake, TravellerRegistration
 from gridguard.health.services.intake import process_intake
+from tests import factories
 from tests.conftest import City
 from tests.travellers.conftest import declaration
 
@@ -113,3 +114,30 @@ def test_staff_list_detail_assign_and_followups(city: City, login: Callable[[str
         content_type="application/json",
     )
     assert closed.status_code == 200 and closed.json()["status"] == "done"
+
+
+def test_batch_keeps_good_rows_reports_bad_ones_and_replays_safely(city: City) -> None:
+    c = _device(city)
+    rows = [
+        json.loads(_body(submission_key="car-1")),
+        json.loads(_body(submission_key="car-2", phone="12")),
+        json.loads(_body(submission_key="car-3", origin_province="江苏省", vehicle_number="苏A1")),
+        json.loads(_body(submission_key="car-4", id_number=factories.id_number())),
+    ]
+    r = c.post(f"{URL}/batch", {"registrations": rows}, content_type="application/json")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert (body["accepted"], body["refused"]) == (2, 2)
+    assert [bool(x["receipt"]) for x in body["results"]] == [True, False, False, True]
+    assert body["results"][1]["errors"][0]["field"] == "phone"
+    assert body["results"][2]["errors"][0]["field"] == "vehicle_number"
+    assert RegistrationIntake.objects.count() == 2
+    again = c.post(f"{URL}/batch", {"registrations": rows}, content_type="application/json")
+    results = again.json()["results"]
+    assert results[0]["receipt"]["receipt_code"] == body["results"][0]["receipt"]["receipt_code"]
+    assert not results[0]["receipt"]["created"] and RegistrationIntake.objects.count() == 2
+    assert process_intake() == 2
+    too_many = c.post(f"{URL}/batch", {"registrations": rows * 26}, content_type="application/json")
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "registrations"
+    empty = c.post(f"{URL}/batch", {"registrations": []}, content_type="application/json")
+    assert empty.status_code == 422

@@ -150,6 +150,59 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Any:
     return Status(202 if created else 200, _receipt(intake, created))
 
 
+class BatchIn(Schema):
+    registrations: list[RegistrationIn] = Field(description="1 to 100 registrations")
+
+
+class BatchItemOut(Schema):
+    index: int
+    receipt: ReceiptOut | None
+    errors: list[dict[str, Any]]
+
+
+class BatchOut(Schema):
+    accepted: int
+    refused: int
+    results: list[BatchItemOut]
+
+
+@router.post("/batch", response={200: BatchOut, **ERROR_RESPONSES})
+def register_batch(request: HttpRequest, payload: BatchIn) -> Any:
+    """Register several arrivals at once (a car's passengers, a tablet back online). Each
+    item answers on its own: the good ones are kept even when others are refused, with
+    their errors (field, code, message) and their index."""
+    actor = _need(request, "travellers.register")
+    area = getattr(actor, "area", None)
+    is_device = getattr(actor, "key_id", None) is not None
+    checkpoint = (
+        area if is_device and area is not None and area.kind == AreaKind.CHECKPOINT else None
+    )
+    items = []
+    for item in payload.registrations:
+        data = item.dict()
+        key = data.pop("submission_key")
+        items.append((key, services.Declaration(**data)))
+    if not items:
+        raise InvalidInput.one("registrations", "required", _("Send at least one registration."))
+    results = services.accept_registrations(
+        actor,
+        items,
+        channel=Channel.CHECKPOINT_DEVICE if is_device else Channel.STAFF,
+        checkpoint=checkpoint,
+    )
+    out = []
+    for n, (intake, created, error) in enumerate(results):
+        out.append(
+            {
+                "index": n,
+                "receipt": _receipt(intake, created) if intake is not None else None,
+                "errors": [e.as_dict() for e in error.errors] if error is not None else [],
+            }
+        )
+    accepted = sum(1 for o in out if o["receipt"] is not None)
+    return {"accepted": accepted, "refused": len(out) - accepted, "results": out}
+
+
 @router.get("/receipts/{code}", response={200: ReceiptOut, **ERROR_RESPONSES})
 def receipt(request: HttpRequest, code: str) -> Any:
     """Whether a receipt's registration has been placed yet, and where."""

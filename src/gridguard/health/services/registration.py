@@ -340,6 +340,88 @@ def accept_registration(
     return intake, True
 
 
+MAX_BATCH = 100
+
+
+def accept_registrations(
+    actor: Any,
+    items: list[tuple[str, Declaration]],
+    *,
+    channel: str,
+    checkpoint: Area | None = None,
+) -> list[tuple[RegistrationIntake | None, bool, InvalidInput | None]]:
+    """`accept_registration` for a batch (a car's passengers, a tablet back online): one
+    result per item, in order, as (intake, created, error). Good items are kept even when
+    others are refused; a key seen before answers with its first intake row."""
+    if len(items) > MAX_BATCH:
+        raise InvalidInput.one(
+            "registrations",
+            "too_many",
+            _("At most %(n)d registrations at once.") % {"n": MAX_BATCH},
+        )
+    if channel not in Channel.values:
+        raise InvalidInput.one("channel", "invalid", _("Unknown channel."))
+    actor_id, actor_label = audit.describe_actor(actor)
+    ctx = context.current()
+    results: list[tuple[RegistrationIntake | None, bool, InvalidInput | None]] = []
+    fresh: dict[str, RegistrationIntake] = {}
+    keys: list[str | None] = []
+    for raw_key, declaration in items:
+        try:
+            key = _check_key(raw_key)
+            c = check_declaration(declaration)
+        except InvalidInput as exc:
+            keys.append(None)
+            results.append((None, False, exc))
+            continue
+        keys.append(key)
+        results.append((None, False, None))
+        if key in fresh:
+            continue
+        identity = check_identity(c.id_type, c.id_number)
+        fresh[key] = RegistrationIntake(
+            receipt_code=_receipt_code(),
+            submission_key=key,
+            channel=channel,
+            checkpoint=checkpoint,
+            actor_id=actor_id,
+            actor_label=actor_label[:150],
+            origin_ip=ctx.ip[:45],
+            origin_channel=ctx.channel[:10],
+            declaration=_json_of(c, identity.birth_date, identity.sex),
+        )
+    before = set(
+        RegistrationIntake.objects.filter(submission_key__in=list(fresh)).values_list(
+            "submission_key", flat=True
+        )
+    )
+    RegistrationIntake.objects.bulk_create(
+        [i for k, i in fresh.items() if k not in before], ignore_conflicts=True
+    )
+    stored = {
+        i.submission_key: i
+        for i in RegistrationIntake.objects.select_related("registration__area").filter(
+            submission_key__in=list(fresh)
+        )
+    }
+    first_seen: set[str] = set()
+    out: list[tuple[RegistrationIntake | None, bool, InvalidInput | None]] = []
+    for key, (_i, _c, error) in zip(keys, results, strict=True):
+        if error is not None or key is None:
+            out.append((None, False, error))
+            continue
+        intake = stored.get(key)
+        created = (
+            intake is not None
+            and key not in before
+            and key not in first_seen
+            and intake.receipt_code == fresh[key].receipt_code
+        )
+        first_seen.add(key)
+        out.append((intake, created, None))
+    return out
+
+
 def register_traveller(
     actor: Any,
     declaration: Declaration,
