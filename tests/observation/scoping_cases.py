@@ -15,7 +15,7 @@ from gridguard.health.models import (
 )
 from tests import factories
 from tests.conftest import City
-from tests.scoping_support import ADMIN, Reader
+from tests.scoping_support import ADMIN, Reader, area_code_marker, get
 
 
 def _order(city: City, side: str) -> ObservationOrder:
@@ -44,4 +44,54 @@ ROW_MAKERS: dict[type[models.Model], object] = {
     ),
 }
 
-READERS: dict[type[models.Model], list[Reader]] = {model: [ADMIN] for model in ROW_MAKERS}
+API = "/api/v1/health/observation"
+
+
+def _attr(name: str, value_of: str = "pk") -> object:
+    return lambda _c, row: f'data-{name}="{getattr(row, value_of)}"'
+
+
+READERS: dict[type[models.Model], list[Reader]] = {
+    ObservationOrder: [
+        Reader("page", "operator", get("/observation/?status="), _attr("order")),
+        Reader(
+            "page",
+            "operator",
+            lambda c, _city, row: c.get(f"/observation/{row.pk}/"),
+            area_code_marker,
+        ),
+        Reader("api", "operator", get(f"{API}/orders?limit=500"), area_code_marker),
+        Reader(
+            "api",
+            "operator",
+            lambda c, _city, row: c.get(f"{API}/orders/{row.pk}"),
+            area_code_marker,
+        ),
+        ADMIN,
+    ],
+    CheckIn: [
+        Reader(
+            "page",
+            "operator",
+            lambda c, _city, row: c.get(f"/observation/{row.order_id}/"),
+            _attr("checkin"),
+        ),
+        Reader(
+            "api",
+            "operator",
+            lambda c, _city, row: c.get(f"{API}/orders/{row.order_id}"),
+            area_code_marker,
+        ),
+        ADMIN,
+    ],
+    ObservationAlert: [
+        Reader("page", "operator", get("/observation/alerts/"), _attr("alert")),
+        Reader("api", "operator", get(f"{API}/alerts?limit=500"), area_code_marker),
+        ADMIN,
+    ],
+    Errand: [
+        Reader("page", "operator", get("/observation/errands/"), _attr("errand")),
+        ADMIN,
+    ],
+    ObservationDailyCount: [ADMIN],
+}

@@ -94,3 +94,20 @@ def test_worker_once_places_the_queue(city: City) -> None:
     call_command("worker", "--once", stdout=out)
     assert "registration intake: 1" in out.getvalue()
     assert TravellerRegistration.objects.count() == 1
+
+
+def test_the_worker_runs_every_registered_job(city: City) -> None:
+    from gridguard.core import jobs
+
+    names = {j.name for j in jobs.registered()}
+    assert {
+        "registration intake",
+        "audit inbox",
+        "observation sweep",
+        "observation escalation",
+        "observation counts",
+    } <= names
+    for job in jobs.registered():
+        job.due_at = 0.0
+    done = jobs.run_due()
+    assert set(done) == names and all(n >= 0 for n in done.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gridguard.core import jobs
+from gridguard.health.services import observation_jobs
 from gridguard.health.services.intake import process_intake
 
 
@@ -10,3 +11,21 @@ from gridguard.health.services.intake import process_intake
 def place_queued_registrations() -> int:
     """Place the registrations checkpoints sent since the last run."""
     return process_intake()
+
+
+@jobs.every(60.0, "observation sweep")
+def sweep_missed_checkins() -> int:
+    """Raise an alert for every check-in slot that passed unreported (set-based)."""
+    return observation_jobs.sweep_missed()
+
+
+@jobs.every(60.0, "observation escalation")
+def escalate_unacknowledged_alerts() -> int:
+    """Move alerts nobody acknowledged in time up one level."""
+    return observation_jobs.escalate_overdue()
+
+
+@jobs.every(600.0, "observation counts")
+def refresh_observation_counts() -> int:
+    """Today's 'in observation' snapshot per committee."""
+    return observation_jobs.refresh_in_observation()

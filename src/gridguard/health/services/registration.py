@@ -406,10 +406,11 @@ def accept_registrations(
     }
     first_seen: set[str] = set()
     out: list[tuple[RegistrationIntake | None, bool, InvalidInput | None]] = []
-    for key, (_i, _c, error) in zip(keys, results, strict=True):
-        if error is not None or key is None:
+    for maybe_key, (_i, _c, error) in zip(keys, results, strict=True):
+        if error is not None or maybe_key is None:
             out.append((None, False, error))
             continue
+        key = maybe_key
         intake = stored.get(key)
         created = (
             intake is not None

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gridguard.core import clock
-from gridguard.health.services import observation as obs
+from gridguard.health.services import observation_jobs as jobs
 
 
 def _moment(value: str | None) -> dt.datetime:
@@ -41,9 +41,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         at = _moment(opts.get("at"))
         if opts["job"] == "sweep":
-            missed = obs.sweep_missed(at)
-            counted = obs.refresh_in_observation(clock.local(at).date())
+            missed = jobs.sweep_missed(at)
+            counted = jobs.refresh_in_observation(clock.local(at).date())
             self.stdout.write(f"missed alerts raised: {missed}; in observation: {counted}")
         else:
-            moved = obs.escalate_overdue(at)
+            moved = jobs.escalate_overdue(at)
             self.stdout.write(f"alerts escalated: {moved}")
