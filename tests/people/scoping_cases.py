@@ -7,7 +7,7 @@ from django.db import models
 from gridguard.people.models import DuplicatePair, Household, KeyPersonFlag, Person, PersonMerge
 from tests import factories
 from tests.conftest import City
-from tests.scoping_support import ADMIN, Reader
+from tests.scoping_support import ADMIN, Reader, get
 
 
 def _person(city: City, side: str) -> Person:
@@ -34,10 +34,60 @@ ROW_MAKERS: dict[type[models.Model], object] = {
     PersonMerge: _merge,
 }
 
+
+def _name(_city: City, row: Person) -> str:
+    return str(row.name)
+
+
+def _first(_city: City, row: DuplicatePair) -> str:
+    return f"/people/{row.first_id}/"
+
+
+def _survivor(_city: City, row: PersonMerge) -> str:
+    return f"/people/{row.survivor_id}/"
+
+
+def _pk(_city: City, row: models.Model) -> str:
+    # The API's first two keys: "id", then a key only that model's output has there.
+    after = {Person: "id_type", DuplicatePair: "reason", PersonMerge: "survivor_id"}
+    return f'"id": {row.pk}, "{after[type(row)]}"'
+
+
 READERS: dict[type[models.Model], list[Reader]] = {
     Household: [ADMIN],
-    Person: [ADMIN],
-    KeyPersonFlag: [ADMIN],
-    DuplicatePair: [ADMIN],
-    PersonMerge: [ADMIN],
+    Person: [
+        Reader("page", "operator", get("/people/"), _name),
+        Reader("page", "operator", lambda c, _city, row: c.get(f"/people/{row.pk}/"), _name),
+        Reader("page", "operator", get("/people/?q=%E5%B1%85%E6%B0%91"), _name),  # ?q=居民
+        Reader("api", "operator", get("/api/v1/people/persons?limit=500"), _pk),
+        Reader(
+            "api", "operator", lambda c, _city, row: c.get(f"/api/v1/people/persons/{row.pk}"), _pk
+        ),
+        ADMIN,
+    ],
+    KeyPersonFlag: [
+        Reader(
+            "page",
+            "operator",
+            lambda c, _city, row: c.get(f"/people/{row.person_id}/"),
+            lambda _c, row: str(row.person.name),
+        ),
+        Reader(
+            "api",
+            "operator",
+            lambda c, _city, row: c.get(f"/api/v1/people/persons/{row.person_id}"),
+            lambda _c, row: '"elderly_alone"',
+        ),
+        ADMIN,
+    ],
+    DuplicatePair: [
+        Reader("page", "operator", get("/people/duplicates/"), _first),
+        Reader("api", "operator", get("/api/v1/people/duplicates?limit=500"), _pk),
+        ADMIN,
+    ],
+    PersonMerge: [
+        Reader("page", "operator", get("/people/merges/"), _survivor),
+        Reader("api", "operator", get("/api/v1/people/merges?limit=500"), _pk),
+        ADMIN,
+    ],
 }

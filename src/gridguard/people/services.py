@@ -127,3 +127,129 @@ def end_flag(actor: Any, person: Person, category: str, *, at: dt.datetime | Non
             audit.record(actor, "person.unflag", person, detail={"category": category})
             announce(Person, person.pk)
         return n
+
+
+# Residential places a person may live at (or the administrative level above, while the
+# address is not matched yet).
+HOME_KINDS = {"compound", "building", "building_group", "village_group", "committee", "street"}
+EDITABLE = ("name", "phone", "address", "household", "area")
+
+
+def _check_area(actor: Any, area: Any, field: str = "area") -> Area:
+    from gridguard.core.scoping import covers
+
+    if not isinstance(area, Area):
+        raise InvalidInput.one(field, "invalid", _("Choose a place."))
+    if area.kind not in HOME_KINDS:
+        raise InvalidInput.one(
+            field, "kind", _("A person lives at a compound, building or committee area.")
+        )
+    if not covers(actor, area.path):
+        raise InvalidInput.one(field, "out_of_scope", _("This place is outside your area."))
+    return area
+
+
+def update_person(actor: Any, person: Person, **fields: Any) -> Person:
+    """Change a person's name, phone, address, household or area (only those given).
+
+    The audit lists the changed field names, never the values of personal numbers."""
+    from gridguard.core.errors import FieldError, NotPermitted
+    from gridguard.core.scoping import require_in_scope
+
+    if not actor.can("people.edit"):
+        raise NotPermitted()
+    require_in_scope(actor, person.area)
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput.one(
+            sorted(unknown)[0], "unknown_field", _("This field cannot be changed here.")
+        )
+    errors: list[FieldError] = []
+    clean: dict[str, Any] = {}
+    if "name" in fields:
+        name = (fields["name"] or "").strip()
+        if not name or len(name) > 60:
+            errors.append(
+                FieldError("name", "required", _("A name of 1 to 60 characters is needed."))
+            )
+        clean["name"] = name
+    if "phone" in fields:
+        try:
+            clean["phone"] = check_phone(fields["phone"] or "", required=False)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if "address" in fields:
+        address = (fields["address"] or "").strip()
+        if len(address) > 255:
+            errors.append(
+                FieldError("address", "too_long", _("The address is at most 255 characters."))
+            )
+        clean["address"] = address
+    if "area" in fields:
+        try:
+            clean["area"] = _check_area(actor, fields["area"])
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if "household" in fields:
+        hh = fields["household"]
+        if hh is not None and not isinstance(hh, Household):
+            errors.append(FieldError("household", "invalid", _("Choose a household.")))
+        elif hh is not None:
+            from gridguard.core.scoping import covers
+
+            if not covers(actor, hh.area.path):
+                errors.append(
+                    FieldError(
+                        "household", "out_of_scope", _("This household is outside your area.")
+                    )
+                )
+        clean["household"] = hh
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        changed: list[str] = []
+        for key, value in clean.items():
+            current = getattr(person, f"{key}_id") if key in ("area", "household") else None
+            if key in ("area", "household"):
+                if current != (value.pk if value is not None else None):
+                    setattr(person, key, value)
+                    changed.append(key)
+            elif getattr(person, key) != value:
+                setattr(person, key, value)
+                changed.append(key)
+        if changed:
+            person.updated_at = clock.now()
+            person.save(update_fields=[*changed, "updated_at"])
+            audit.record(actor, "person.update", person, detail={"fields": changed})
+            if {"name", "phone"} & set(changed):
+                from gridguard.people.duplicates import flag_possible_duplicates
+
+                flag_possible_duplicates(person)
+            if "area" in changed:
+                announce(Person, person.pk)
+        return person
+
+
+def create_household(actor: Any, *, area: Area, room: str = "", address: str = "") -> Household:
+    """A new household at a compound or building the actor covers."""
+    from gridguard.core.errors import NotPermitted
+
+    if not actor.can("people.edit"):
+        raise NotPermitted()
+    area = _check_area(actor, area)
+    room = (room or "").strip()
+    address = (address or "").strip()
+    if len(room) > 40:
+        raise InvalidInput.one("room", "too_long", _("The room is at most 40 characters."))
+    if len(address) > 255:
+        raise InvalidInput.one("address", "too_long", _("The address is at most 255 characters."))
+    with transaction.atomic():
+        hh = Household.objects.create(area=area, room=room, address=address or area.name)
+        audit.record(actor, "household.create", hh)
+        return hh
+
+
+def move_to_household(actor: Any, person: Person, household: Household | None) -> Person:
+    """Put a person in a household (or take them out with None)."""
+    return update_person(actor, person, household=household)

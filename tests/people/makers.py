@@ -1,0 +1,70 @@
+"""Rows of every kind that point at a person, for the merge tests (this part's own helper)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+from gridguard.health.models import HealthCode, HealthCodeChange
+from gridguard.health.models.pharmacy import FeverMedicinePurchase, MaskOutlet, MaskReservation
+from gridguard.people.models import KeyPersonFlag, Person
+from gridguard.territory.models import Area
+from tests import factories
+
+_n = itertools.count(1)
+
+
+def health_code(p: Person, colour: str = "green") -> HealthCode:
+    return HealthCode.objects.create(
+        person=p, colour=colour, expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    )
+
+
+def purchase(p: Person, pharmacy: Area) -> FeverMedicinePurchase:
+    return FeverMedicinePurchase.objects.create(
+        area=pharmacy,
+        buyer=p,
+        name=p.name,
+        id_type=p.id_type,
+        id_number=p.id_number,
+        phone=p.phone,
+        medicine="布洛芬",
+        temperature=Decimal("38.2"),
+        submission_key=f"merge-test-{next(_n)}",
+    )
+
+
+def reservation(p: Person, pharmacy: Area) -> MaskReservation:
+    outlet = MaskOutlet.objects.filter(area=pharmacy).first() or MaskOutlet.objects.create(
+        area=pharmacy, daily_quota=100
+    )
+    n = next(_n)
+    return MaskReservation.objects.create(
+        area=pharmacy,
+        outlet=outlet,
+        person=p,
+        day=dt.date(2020, 2, 12),
+        quantity=5,
+        code=f"M{n:07d}",
+        submission_key=f"mask-test-{n}",
+    )
+
+
+def one_of_each(p: Person, city: object) -> dict[str, int]:
+    """One row of each kind pointing at `p`; returns {"app.model": pk}."""
+    area = p.area
+    pharmacy = city["pharmacy_a1"]  # type: ignore[index]
+    rows = {
+        "people.keypersonflag": KeyPersonFlag.objects.create(person=p, category="fever").pk,
+        "health.healthcode": health_code(p).pk,
+        "health.healthcodechange": HealthCodeChange.objects.create(
+            person=p, old_colour="", new_colour="green"
+        ).pk,
+        "health.observationorder": factories.order(p).pk,
+        "health.fevermedicinepurchase": purchase(p, pharmacy).pk,
+        "health.maskreservation": reservation(p, pharmacy).pk,
+        "health.travellerregistration": factories.registration(p, area).pk,
+        "health.followuptask": factories.followup(p, area).pk,
+    }
+    return rows
