@@ -159,3 +159,22 @@ def test_links_reach_the_pages_for_the_roles_that_use_them(
         "/travellers/followups/"
         not in login("volunteer_a1").get("/accounts/home/").content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("username", "present", "absent"),
+    [
+        ("resident_a1", ["/codes/me/", "/observation/me/", "/pharmacy/masks/"], ["/people/"]),
+        ("health_a", ["/observation/", "/people/"], ["/pharmacy/purchase/"]),
+        ("pharmacist_a1", ["/pharmacy/"], ["/people/", "/observation/"]),
+        ("admin", ["/codes/rules/", "/people/"], ["/codes/me/"]),
+    ],
+)
+def test_home_links_follow_the_role(
+    login: Callable[[str], Client], username: str, present: list[str], absent: list[str]
+) -> None:
+    html = login(username).get("/accounts/home/").content.decode()
+    for link in present:
+        assert f'href="{link}"' in html, link
+    for link in absent:
+        assert f'href="{link}"' not in html, link

@@ -17,6 +17,11 @@ _LINK_PERMISSIONS = {
     "audit": "audit.view",
     "travellers": "travellers.view",
     "followups": "followups.view",
+    "people": "people.view",
+    "observation": "observation.view",
+    "pharmacy": "pharmacy.record",
+    "pharmacy_view": "pharmacy.view",
+    "code_rules": "healthcode.rules",
 }
 
 
@@ -27,6 +32,8 @@ def roles(request: HttpRequest) -> dict[str, Any]:
     held = user.roles()
     can = {name: user.can(perm) for name, perm in _LINK_PERMISSIONS.items()}
     can["admin"] = bool(user.is_staff and user.is_active)
+    # Residents' own pages (code, observation, masks) are theirs by the person record.
+    can["resident"] = "resident" in held
     return {
         "gg_roles": held,
         "gg_field_user": bool(held) and held <= {str(r) for r in FIELD_ROLES},
