@@ -14,7 +14,7 @@ from gridguard.health.models import (
 )
 from tests import factories
 from tests.conftest import City
-from tests.scoping_support import ADMIN, Reader
+from tests.scoping_support import ADMIN, Reader, area_code_marker, code_marker, get
 
 
 def _outlet(city: City, side: str) -> MaskOutlet:
@@ -65,4 +65,36 @@ ROW_MAKERS: dict[type[models.Model], object] = {
     MaskReservation: _reservation,
 }
 
-READERS: dict[type[models.Model], list[Reader]] = {model: [ADMIN] for model in ROW_MAKERS}
+API = "/api/v1/health/pharmacy"
+
+READERS: dict[type[models.Model], list[Reader]] = {
+    FeverMedicinePurchase: [
+        Reader("api", "operator", get(f"{API}/purchases?limit=500"), area_code_marker),
+        Reader(
+            "api",
+            "operator",
+            lambda c, _city, row: c.get(f"{API}/purchases/{row.pk}"),
+            area_code_marker,
+        ),
+        Reader(
+            "page",
+            "operator",
+            get("/pharmacy/purchases/?day=all"),
+            lambda _c, row: str(row.area.name),
+        ),
+        ADMIN,
+    ],
+    MaskOutlet: [
+        Reader("api", "operator", get(f"{API}/outlets?limit=500"), area_code_marker),
+        Reader("page", "operator", get("/pharmacy/outlets/"), lambda _c, row: str(row.area.name)),
+        ADMIN,
+    ],
+    MaskQuotaDay: [
+        Reader("api", "operator", get(f"{API}/stock?day=2020-02-10&limit=500"), area_code_marker),
+        ADMIN,
+    ],
+    MaskReservation: [
+        Reader("api", "operator", get(f"{API}/reservations?limit=500"), code_marker),
+        ADMIN,
+    ],
+}

@@ -106,6 +106,7 @@ def test_the_worker_runs_every_registered_job(city: City) -> None:
         "observation sweep",
         "observation escalation",
         "observation counts",
+        "mask expiry",
     } <= names
     for job in jobs.registered():
         job.due_at = 0.0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from gridguard.core import jobs
-from gridguard.health.services import observation_jobs
+import datetime as dt
+
+from gridguard.core import clock, jobs
+from gridguard.health.services import observation_jobs, pharmacy
 from gridguard.health.services.intake import process_intake
 
 
@@ -29,3 +31,9 @@ def escalate_unacknowledged_alerts() -> int:
 def refresh_observation_counts() -> int:
     """Today's 'in observation' snapshot per committee."""
     return observation_jobs.refresh_in_observation()
+
+
+@jobs.every(3600.0, "mask expiry")
+def expire_uncollected_masks() -> int:
+    """Reservations not collected by the end of their day go back to stock."""
+    return pharmacy.expire_uncollected(clock.today() - dt.timedelta(days=1))
