@@ -96,6 +96,21 @@ def _area(city: City, key: str, code: str, name: str, kind: str, parent: str | N
     return a
 
 
+def reseed_reference_data() -> None:
+    """Put back the rows the data migrations seed (observation types, health-code rules, key
+    regions): a transactional test's flush empties those tables too."""
+    import importlib
+
+    from django.apps import apps
+
+    from gridguard.health.models import HealthCodeRule, KeyRegion
+
+    if not HealthCodeRule.objects.exists():
+        importlib.import_module("gridguard.health.migrations.0003_defaults").forwards(apps, None)
+    if not KeyRegion.objects.exists():
+        importlib.import_module("gridguard.health.migrations.0004_key_regions").add(apps, None)
+
+
 def build_city() -> City:
     """city > district > streets A and B > committees > compounds > gates and buildings."""
     # In-process caches outlive the rolled-back transaction of the previous test.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
@@ -12,7 +11,7 @@ from gridguard.core.scoping import SYSTEM
 from gridguard.health.models import HealthCode
 from gridguard.people import services as people
 from tests import factories
-from tests.conftest import PASSWORD, City, build_city
+from tests.conftest import PASSWORD, City, build_city, reseed_reference_data
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -24,10 +23,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def town(transactional_db: Any) -> City:
     # A transactional test's flush also empties the rows the data migration seeded.
-    from django.apps import apps
-
-    defaults = importlib.import_module("gridguard.health.migrations.0003_defaults")
-    defaults.forwards(apps, None)
+    reseed_reference_data()
     return build_city()
 
 

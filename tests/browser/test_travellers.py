@@ -15,7 +15,7 @@ from gridguard.core import clock
 from gridguard.health.models import FollowUpTask, TravellerRegistration
 from tests import factories
 from tests.browser.test_browser import PHONE, _login
-from tests.conftest import City, build_city
+from tests.conftest import City, build_city, reseed_reference_data
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.browser]
 @pytest.fixture
 def town(transactional_db: Any) -> Iterator[City]:
     cache.clear()
+    reseed_reference_data()
     with clock.frozen(dt.datetime(2020, 2, 10, 2, 0, tzinfo=dt.UTC)):
         yield build_city()
 

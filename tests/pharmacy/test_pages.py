@@ -120,7 +120,7 @@ def test_resident_reserves_sees_code_and_cancels(city: City, login: Any) -> None
         outlet = masks.set_outlet(SYSTEM, city["pharmacy_a1"], daily_quota=10, per_person_limit=3)
         resident_person(city)
         c = login("resident_a1")
-        page = c.get("/pharmacy/masks/").content.decode()
+        page = c.get("/pharmacy/masks/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert "A1大药房" in page and "10 of 10 left today" in page
         form = {
             "outlet": outlet.pk,
@@ -133,7 +133,7 @@ def test_resident_reserves_sees_code_and_cancels(city: City, login: Any) -> None
         ok = c.post("/pharmacy/masks/reserve/", {**form, "quantity": 2})
         assert ok.status_code == 302
         r = MaskReservation.objects.get()
-        page = c.get("/pharmacy/masks/").content.decode()
+        page = c.get("/pharmacy/masks/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert r.code in page and "8 of 10 left today" in page
         # Someone else's code cannot be cancelled through this page.
         assert login("pharmacist_a1").post(f"/pharmacy/masks/{r.code}/cancel/").status_code == 404
@@ -145,6 +145,6 @@ def test_a_resident_without_a_record_cannot_reserve(city: City, login: Any) -> N
     with clock.frozen(NOON):
         outlet = masks.set_outlet(SYSTEM, city["pharmacy_a1"], daily_quota=10)
         c = login("resident_a1")
-        assert "not linked" in c.get("/pharmacy/masks/").content.decode()
+        assert "not linked" in c.get("/pharmacy/masks/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
         form = {"outlet": outlet.pk, "day": TODAY.isoformat(), "quantity": 1, "submission_key": "x"}
         assert c.post("/pharmacy/masks/reserve/", form).status_code == 403

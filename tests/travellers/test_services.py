@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -32,10 +33,7 @@ _FEB_30 = "42010219900230001" + ric.calc_check_digit("42010219900230001" + "0")
 
 
 def _register(**overrides: Any) -> tuple[TravellerRegistration, bool]:
-    key = (
-        overrides.pop("submission_key", None)
-        or f"k-{overrides.get('id_number', 'x')}-{id(overrides)}"
-    )
+    key = overrides.pop("submission_key", None) or f"k-{uuid.uuid4().hex}"
     return register_traveller(PUBLIC_FORM, declaration(**overrides), submission_key=key)
 
 

@@ -201,6 +201,8 @@ def shifts(request: HttpRequest, within: str | None = None, day: dt.date | None 
     if day:
         from gridguard.core.clock import SHANGHAI
 
+        if not dt.date(1900, 1, 1) <= day <= dt.date(2999, 12, 30):
+            raise InvalidInput.one("day", "out_of_range", _("Choose a day between 1900 and 2999."))
         start = dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
         qs = qs.filter(starts_at__lt=start + dt.timedelta(days=1), ends_at__gt=start)
     return qs
