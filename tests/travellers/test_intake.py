@@ -69,20 +69,20 @@ def test_a_row_that_fails_is_kept_with_its_problem(
 ) -> None:
     good = _accept("good")
     bad = _accept("bad", destination_address="外滩街道B1小区")
-    real = intake_service.match_address
+    real = intake_service.place_address
 
     def broken(text: str, **kw: Any) -> Any:
         if "B1" in text:
             raise RuntimeError("territory unavailable")
         return real(text, **kw)
 
-    monkeypatch.setattr(intake_service, "match_address", broken)
+    monkeypatch.setattr(intake_service, "place_address", broken)
     assert process_intake() == 1
     good.refresh_from_db()
     bad.refresh_from_db()
     assert good.registration is not None
     assert bad.registration is None and bad.processed_at is None and bad.problem
-    monkeypatch.setattr(intake_service, "match_address", real)
+    monkeypatch.setattr(intake_service, "place_address", real)
     assert process_intake() == 1  # retried, and placed this time
     bad.refresh_from_db()
     assert bad.registration is not None and bad.problem == ""

@@ -53,6 +53,7 @@ class _Index:
 
     loaded_at: float = 0.0
     root_path: str = ""
+    root_pk: int = 0
     by_kind: dict[str, dict[str, list[_Named]]] = field(default_factory=dict)
     lengths: dict[str, list[int]] = field(default_factory=dict)
 
@@ -78,7 +79,7 @@ def _load() -> _Index:
     top = Area.objects.filter(parent__isnull=True).order_by("path").first()
     if top is None:
         raise LookupError("the territory is empty")
-    index = _Index(loaded_at=time.monotonic(), root_path=top.path)
+    index = _Index(loaded_at=time.monotonic(), root_path=top.path, root_pk=top.pk)
     rows = (
         Area.objects.filter(kind__in=_INDEX_KINDS)
         .exclude(name="")
@@ -109,9 +110,9 @@ def _found(index: _Index, kind: str, text: str, under: str) -> list[_Named]:
     return list(seen.values())
 
 
-def match_address(text: str, *, within: Area | None = None) -> AddressMatch:
-    """Match `text` to a compound (the longest compound name found in it, inside the deepest
-    administrative area whose name is found too)."""
+def place_address(text: str, *, within: Area | None = None) -> tuple[int, bool, str]:
+    """`match_address` without fetching the area: (area pk, matched, normalised text), from
+    the in-memory index alone (callers placing many addresses fetch the areas together)."""
     norm = normalise_address(text)
     index = _load()
     deepest_path = within.path if within is not None else index.root_path
@@ -125,7 +126,14 @@ def match_address(text: str, *, within: Area | None = None) -> AddressMatch:
         best = max(compounds, key=lambda a: len(a.name))
         ties = [a for a in compounds if len(a.name) == len(best.name)]
         if len(ties) == 1:
-            return AddressMatch(Area.objects.get(pk=best.pk), True, norm)
+            return best.pk, True, norm
     if deepest_pk is None:
-        return AddressMatch(Area.objects.get(path=deepest_path), False, norm)
-    return AddressMatch(Area.objects.get(pk=deepest_pk), False, norm)
+        deepest_pk = index.root_pk
+    return deepest_pk, False, norm
+
+
+def match_address(text: str, *, within: Area | None = None) -> AddressMatch:
+    """Match `text` to a compound (the longest compound name found in it, inside the deepest
+    administrative area whose name is found too)."""
+    pk, matched, norm = place_address(text, within=within)
+    return AddressMatch(Area.objects.get(pk=pk), matched, norm)

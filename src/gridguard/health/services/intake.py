@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 
 from gridguard.core import audit, clock, context
 from gridguard.health import travel
@@ -30,7 +31,7 @@ from gridguard.health.services.registration import follow_up_kinds
 from gridguard.people.duplicates import flag_possible_duplicates_many
 from gridguard.people.models import KeyCategory, KeyPersonFlag, Person
 from gridguard.people.signals import announce
-from gridguard.territory.address_match import match_address
+from gridguard.territory.address_match import place_address
 from gridguard.territory.kinds import AreaKind
 from gridguard.territory.models import Area
 
@@ -108,23 +109,27 @@ def _process_batch(*, ids: list[int] | None, limit: int) -> int:
         if not intakes:
             return 0
         now = clock.now()
+        placed = [place_address(i.declaration["destination_address"]) for i in intakes]
+        areas = Area.objects.in_bulk({pk for pk, _m, _n in placed})
         rows = []
-        for i in intakes:
+        for i, (area_pk, matched, _norm) in zip(intakes, placed, strict=True):
             d = i.declaration
-            m = match_address(d["destination_address"])
             region = travel.key_region_for(
                 d["origin_province"], d["origin_city"], dt.date.fromisoformat(d["arrival_date"])
             )
-            rows.append(_Row(i, d, m.area, m.matched, region))
+            rows.append(_Row(i, d, areas[area_pk], matched, region))
         new_persons = _persons(rows, now)
         regs = _registrations(rows, now)
         _flags_and_tasks(rows, regs, now)
-        for r, reg in zip(rows, regs, strict=True):
-            r.intake.processed_at = now
-            r.intake.registration = reg
-            r.intake.problem = ""
-        RegistrationIntake.objects.bulk_update(
-            [r.intake for r in rows], ["processed_at", "registration", "problem"]
+        # Link each intake row to its registration (same submission key) in one statement.
+        RegistrationIntake.objects.filter(pk__in=[r.intake.pk for r in rows]).update(
+            processed_at=now,
+            problem="",
+            registration=Subquery(
+                TravellerRegistration.objects.filter(
+                    submission_key=OuterRef("submission_key")
+                ).values("pk")[:1]
+            ),
         )
         flag_possible_duplicates_many(new_persons)
         announce(Person, *[r.person.pk for r in rows if r.person is not None])
