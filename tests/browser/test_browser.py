@@ -11,13 +11,12 @@ import pytest
 from gridguard.core import clock
 from gridguard.core.scoping import SYSTEM
 from gridguard.territory import services
-from tests.conftest import PASSWORD, City, build_city
+from tests.browser.pages import PHONE, log_in
+from tests.conftest import City, build_city
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser]
-
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -25,24 +24,11 @@ def town(transactional_db: Any) -> City:
     return build_city()
 
 
-def _login(
-    browser: Any, base: str, username: str, *, viewport: Any = None, lang: str = "zh-CN"
-) -> Any:
-    ctx = browser.new_context(viewport=viewport or {"width": 1280, "height": 860}, locale=lang)
-    page = ctx.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/accounts/home/")
-    return page
-
-
 def test_two_streets_see_only_their_own_areas(
     browser: Any, live_server: Any, town: City, shot: Any
 ) -> None:
     base = live_server.url
-    a = _login(browser, base, "operator_a")
+    a = log_in(browser, base, "operator_a")
     shot(a, "home-operator")
     home_a = a.content()
     assert town["street_a"].name in home_a and town["street_b"].name not in home_a
@@ -53,7 +39,7 @@ def test_two_streets_see_only_their_own_areas(
     response = a.goto(f"{base}/territory/{town['street_b'].code}/")
     assert response is not None and response.status == 404
 
-    b = _login(browser, base, "operator_b")
+    b = log_in(browser, base, "operator_b")
     home_b = b.content()
     assert town["street_b"].name in home_b and town["street_a"].name not in home_b
     response = b.goto(f"{base}/territory/{town['committee_a1'].code}/")
@@ -75,7 +61,7 @@ def test_volunteer_clocks_in_and_out_on_a_phone(
         ends_at=start + dt.timedelta(hours=4),
     )
     base = live_server.url
-    page = _login(browser, base, "volunteer_a1", viewport=PHONE)
+    page = log_in(browser, base, "volunteer_a1", viewport=PHONE)
     assert page.evaluate("document.body.classList.contains('field')")
     page.goto(f"{base}/territory/duty/")
     button = page.locator("[data-action=clock-in]")
@@ -112,7 +98,7 @@ def test_wrong_password_shows_a_clear_error(
 
 
 def test_language_switch_english_then_chinese(browser: Any, live_server: Any, town: City) -> None:
-    page = _login(browser, live_server.url, "operator_a")
+    page = log_in(browser, live_server.url, "operator_a")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "首页" in page.locator("header").inner_text()
     page.click("button[data-lang=en]")

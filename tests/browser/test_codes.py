@@ -11,13 +11,12 @@ from gridguard.core.scoping import SYSTEM
 from gridguard.health.models import HealthCode
 from gridguard.people import services as people
 from tests import factories
-from tests.conftest import PASSWORD, City, build_city, reseed_reference_data
+from tests.browser.pages import PHONE, log_in
+from tests.conftest import City, build_city, reseed_reference_data
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser]
-
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -25,17 +24,6 @@ def town(transactional_db: Any) -> City:
     # A transactional test's flush also empties the rows the data migration seeded.
     reseed_reference_data()
     return build_city()
-
-
-def _login(browser: Any, base: str, username: str, *, viewport: Any, lang: str) -> Any:
-    ctx = browser.new_context(viewport=viewport, locale=lang)
-    page = ctx.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/accounts/home/")
-    return page
 
 
 def test_resident_sees_a_yellow_code_with_its_reason_on_a_phone(
@@ -47,7 +35,7 @@ def test_resident_sees_a_yellow_code_with_its_reason_on_a_phone(
     people.add_flag(SYSTEM, p, "key_area_returnee")  # announces: the receiver recomputes
     assert HealthCode.objects.get(person=p).colour == "yellow"
 
-    page = _login(browser, live_server.url, "resident_a1", viewport=PHONE, lang="en-GB")
+    page = log_in(browser, live_server.url, "resident_a1", viewport=PHONE, lang="en-GB")
     page.goto(f"{live_server.url}/codes/me/")
     square = page.locator(".hc-square")
     assert square.get_attribute("data-colour") == "yellow"
@@ -62,7 +50,7 @@ def test_resident_sees_a_yellow_code_with_its_reason_on_a_phone(
 def test_admin_gets_a_field_error_beside_the_field(
     browser: Any, live_server: Any, town: City, shot: Any
 ) -> None:
-    page = _login(
+    page = log_in(
         browser, live_server.url, "admin", viewport={"width": 1280, "height": 900}, lang="en-GB"
     )
     page.goto(f"{live_server.url}/codes/rules/")

@@ -14,13 +14,12 @@ from gridguard.core.scoping import SYSTEM
 from gridguard.health.models import CheckIn
 from gridguard.health.services import observation as obs
 from tests import factories
-from tests.conftest import PASSWORD, City, build_city
+from tests.browser.pages import PHONE, log_in
+from tests.conftest import City, build_city
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser]
-
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -31,17 +30,6 @@ def town(transactional_db: Any) -> City:
     defaults = importlib.import_module("gridguard.health.migrations.0003_defaults")
     defaults.forwards(apps, None)
     return build_city()
-
-
-def _login(browser: Any, base: str, username: str, *, viewport: Any, lang: str) -> Any:
-    ctx = browser.new_context(viewport=viewport, locale=lang)
-    page = ctx.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/accounts/home/")
-    return page
 
 
 def test_resident_reports_on_a_phone_and_the_health_worker_sees_it(
@@ -57,7 +45,7 @@ def test_resident_reports_on_a_phone_and_the_health_worker_sees_it(
         health_worker=town.users["health_a"],
         reason="来自重点地区",
     )
-    page = _login(browser, live_server.url, "resident_a1", viewport=PHONE, lang="en-GB")
+    page = log_in(browser, live_server.url, "resident_a1", viewport=PHONE, lang="en-GB")
     page.goto(f"{live_server.url}/observation/me/")
     page.fill("#temperature", "45")
     page.click("#checkin-form button[type=submit]")
@@ -74,7 +62,7 @@ def test_resident_reports_on_a_phone_and_the_health_worker_sees_it(
     row = CheckIn.objects.get(order=order)
     assert (str(row.temperature), row.source) == ("36.4", "self")
 
-    page = _login(
+    page = log_in(
         browser,
         live_server.url,
         "health_a",

@@ -11,7 +11,8 @@ import pytest
 from gridguard.core import masking
 from gridguard.people.models import DuplicatePair, DuplicateStatus, PersonMerge
 from tests import factories
-from tests.conftest import PASSWORD, City, build_city
+from tests.browser.pages import log_in
+from tests.conftest import City, build_city
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -21,17 +22,6 @@ pytestmark = [pytest.mark.browser]
 @pytest.fixture
 def town(transactional_db: Any) -> City:
     return build_city()
-
-
-def _login(browser: Any, base: str, username: str) -> Any:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    page = ctx.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/accounts/home/")
-    return page
 
 
 def test_committee_worker_searches_opens_and_resolves_a_duplicate(
@@ -53,13 +43,13 @@ def test_committee_worker_searches_opens_and_resolves_a_duplicate(
     base = live_server.url
 
     # An operator sees the ID number masked.
-    op = _login(browser, base, "operator_a")
+    op = log_in(browser, base, "operator_a")
     op.goto(f"{base}/people/{p.pk}/")
     assert masking.mask_id_number(p.id_number) in op.content()
     assert p.id_number not in op.content()
     op.context.close()
 
-    page = _login(browser, base, "committee_a1")
+    page = log_in(browser, base, "committee_a1")
     page.goto(f"{base}/people/")
     page.fill("#id_q", "钱学敏")
     page.click("form[role=search] button[type=submit]")

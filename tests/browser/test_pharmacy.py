@@ -11,13 +11,12 @@ from gridguard.core.scoping import SYSTEM
 from gridguard.health.models import FeverMedicinePurchase, FollowUpTask, MaskReservation
 from gridguard.health.services import pharmacy as masks
 from tests import factories
-from tests.conftest import PASSWORD, City, build_city
+from tests.browser.pages import PHONE, log_in
+from tests.conftest import City, build_city
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser]
-
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -25,22 +24,11 @@ def town(transactional_db: Any) -> City:
     return build_city()
 
 
-def _login(browser: Any, base: str, username: str) -> Any:
-    ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
-    page = ctx.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/accounts/home/")
-    return page
-
-
 def test_pharmacist_registers_a_purchase_on_a_phone(
     browser: Any, live_server: Any, town: City, shot: Any
 ) -> None:
     base = live_server.url
-    page = _login(browser, base, "pharmacist_a1")
+    page = log_in(browser, base, "pharmacist_a1", viewport=PHONE)
     page.goto(f"{base}/pharmacy/")
     page.fill("#id_name", "陈静")
     page.fill("#id_id_number", "310101198503070000")  # bad check digit
@@ -77,7 +65,7 @@ def test_resident_reserves_masks_and_sees_the_code(
     person.user = town.users["resident_a1"]
     person.save(update_fields=["user"])
     base = live_server.url
-    page = _login(browser, base, "resident_a1")
+    page = log_in(browser, base, "resident_a1", viewport=PHONE)
     page.goto(f"{base}/pharmacy/masks/")
     assert "A1大药房" in page.locator("#outlets").inner_text()
     page.fill("#id_quantity", "3")

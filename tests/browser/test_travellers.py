@@ -14,7 +14,7 @@ from django.core.cache import cache
 from gridguard.core import clock
 from gridguard.health.models import FollowUpTask, TravellerRegistration
 from tests import factories
-from tests.browser.test_browser import PHONE, _login
+from tests.browser.pages import PHONE, log_in
 from tests.conftest import City, build_city, reseed_reference_data
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -72,7 +72,7 @@ def test_traveller_registers_on_a_phone(
     ctx.close()
 
     task = FollowUpTask.objects.get()
-    worker = _login(browser, live_server.url, "committee_a1", viewport=PHONE)
+    worker = log_in(browser, live_server.url, "committee_a1", viewport=PHONE)
     worker.goto(f"{live_server.url}/travellers/followups/")
     card = worker.locator(f"#task-{task.pk}")
     assert "李娜" in card.inner_text()
@@ -82,6 +82,6 @@ def test_traveller_registers_on_a_phone(
     worker.wait_for_selector(".messages")
     task.refresh_from_db()
     assert task.status == "done"
-    other = _login(browser, live_server.url, "committee_b1")
+    other = log_in(browser, live_server.url, "committee_b1")
     other.goto(f"{live_server.url}/travellers/followups/?status=")
     assert other.locator(f"#task-{task.pk}").count() == 0

@@ -38,6 +38,15 @@ ERROR_RESPONSES: dict[int, type[Schema]] = {
 }
 
 
+def need(request: HttpRequest, *permissions: str) -> Any:
+    """The authenticated actor of an API request, if it holds one of `permissions`
+    (NotPermitted, answered 403, otherwise)."""
+    actor = request.auth  # type: ignore[attr-defined]
+    if not any(actor.can(p) for p in permissions):
+        raise NotPermitted()
+    return actor
+
+
 class DeviceTokenAuth(HttpBearer):
     """`Authorization: Bearer gg_<key id>_<secret>` for devices and integrations."""
 

@@ -11,20 +11,12 @@ from ninja import Field, Router, Schema
 from ninja.pagination import CursorPagination, paginate
 
 from gridguard.core import audit, masking
-from gridguard.core.api import ERROR_RESPONSES
-from gridguard.core.errors import NotPermitted
+from gridguard.core.api import ERROR_RESPONSES, need
 from gridguard.people import merging, selectors, services
 from gridguard.territory.models import Area
 
 router = Router(tags=["people"])
 READ_FIELDS = ["name", "id_number", "phone", "address", "birth_date"]
-
-
-def _need(request: HttpRequest, permission: str) -> Any:
-    actor = request.auth  # type: ignore[attr-defined]
-    if not actor.can(permission):
-        raise NotPermitted()
-    return actor
 
 
 def _actor(context: Any) -> Any:
@@ -117,7 +109,7 @@ class MergeOut(Schema):
 def list_persons(request: HttpRequest, q: str = "") -> Any:
     """Persons in the caller's area; `q` matches a name (part), an ID number or a phone
     (whole number only)."""
-    actor = _need(request, "people.view")
+    actor = need(request, "people.view")
     return selectors.persons_visible_to(actor, q[:60])
 
 
@@ -130,7 +122,7 @@ def _detail(actor: Any, person_id: int) -> Any:
 @router.get("/persons/{person_id}", response={200: PersonDetailOut, **ERROR_RESPONSES})
 def get_person(request: HttpRequest, person_id: int) -> Any:
     """One person, masked by role, with flags and household members; the read is audited."""
-    actor = _need(request, "people.view")
+    actor = need(request, "people.view")
     person = _detail(actor, person_id)
     audit.record_read(actor, person, fields=READ_FIELDS)
     return person
@@ -140,7 +132,7 @@ def get_person(request: HttpRequest, person_id: int) -> Any:
 def patch_person(request: HttpRequest, person_id: int, payload: PersonPatch) -> Any:
     """Change name, phone, address, place (`area_code`) or household (`household_id`, null to
     remove) — only the fields sent."""
-    actor = _need(request, "people.edit")
+    actor = need(request, "people.edit")
     person = selectors.person_detail(actor, person_id)
     sent = payload.dict(exclude_unset=True)
     fields: dict[str, Any] = {}
@@ -167,7 +159,7 @@ def patch_person(request: HttpRequest, person_id: int, payload: PersonPatch) -> 
 def list_duplicates(request: HttpRequest, status: str = "open") -> Any:
     """Possible duplicates whose two records are in the caller's area (open ones by
     default; `status` = open, not_duplicate, merged, or empty for all)."""
-    actor = _need(request, "people.view")
+    actor = need(request, "people.view")
     if status not in ("", "open", "not_duplicate", "merged"):
         status = "open"
     return selectors.duplicate_pairs(actor, status)
@@ -177,7 +169,7 @@ def list_duplicates(request: HttpRequest, status: str = "open") -> Any:
 def decide(request: HttpRequest, pair_id: int, payload: DecideIn) -> Any:
     """Decide a pair: `not_duplicate`, or `merge` keeping `survivor` (one of the two; the
     first by default). Two valid resident ID numbers need `force` and a `reason`."""
-    actor = _need(request, "people.merge")
+    actor = need(request, "people.merge")
     pair = selectors.duplicate_pair(actor, pair_id)
     if payload.decision == "merge":
         merging.merge(
@@ -196,12 +188,12 @@ def decide(request: HttpRequest, pair_id: int, payload: DecideIn) -> Any:
 @paginate(CursorPagination, ordering=("-id",), page_size=50)
 def list_merges(request: HttpRequest) -> Any:
     """Merges whose kept record is in the caller's area, newest first."""
-    actor = _need(request, "people.view")
+    actor = need(request, "people.view")
     return selectors.merges_visible_to(actor)
 
 
 @router.post("/merges/{merge_id}/undo", response={200: MergeOut, **ERROR_RESPONSES})
 def undo(request: HttpRequest, merge_id: int) -> Any:
     """Undo a merge: exactly the rows it moved go back."""
-    actor = _need(request, "people.merge")
+    actor = need(request, "people.merge")
     return merging.unmerge(actor, selectors.merge_detail(actor, merge_id))

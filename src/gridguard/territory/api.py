@@ -13,19 +13,12 @@ from ninja import Query, Router, Schema
 from ninja.pagination import CursorPagination, paginate
 
 from gridguard.core import masking
-from gridguard.core.api import ERROR_RESPONSES
-from gridguard.core.errors import InvalidInput, NotPermitted
+from gridguard.core.api import ERROR_RESPONSES, need
+from gridguard.core.errors import InvalidInput
 from gridguard.territory import selectors
 from gridguard.territory.kinds import AreaKind
 
 router = Router(tags=["territory"])
-
-
-def _need(request: HttpRequest, permission: str) -> Any:
-    actor = request.auth  # type: ignore[attr-defined]
-    if not actor.can(permission):
-        raise NotPermitted()
-    return actor
 
 
 class AreaOut(Schema):
@@ -72,7 +65,7 @@ class PlaceFilter(Schema):
 def list_areas(request: HttpRequest, within: str | None = None, depth: int | None = None) -> Any:
     """The areas the caller covers (the tree, flattened in path order). `within` narrows to a
     subtree by code; `depth` to one level."""
-    actor = _need(request, "territory.view")
+    actor = need(request, "territory.view")
     qs = selectors.areas_visible_to(actor)
     if within:
         qs = qs.subtree(selectors.area_by_code(actor, within))
@@ -84,13 +77,13 @@ def list_areas(request: HttpRequest, within: str | None = None, depth: int | Non
 @router.get("/roots", response={200: list[AreaOut], **ERROR_RESPONSES})
 def roots(request: HttpRequest) -> Any:
     """The tops of the caller's territory."""
-    return selectors.root_areas_for(_need(request, "territory.view"))
+    return selectors.root_areas_for(need(request, "territory.view"))
 
 
 @router.get("/areas/{code}", response={200: AreaDetailOut, **ERROR_RESPONSES})
 def get_area(request: HttpRequest, code: str) -> Any:
     """One area with its direct children and the count of places of each kind below it."""
-    actor = _need(request, "territory.view")
+    actor = need(request, "territory.view")
     area = selectors.area_by_code(actor, code)
     area.children_list = list(selectors.children_of(actor, area)[:500])  # type: ignore[attr-defined]
     area.kind_counts = selectors.counts_by_kind(actor, area)  # type: ignore[attr-defined]
@@ -101,7 +94,7 @@ def get_area(request: HttpRequest, code: str) -> Any:
 @paginate(CursorPagination, ordering=("path",), page_size=100)
 def places(request: HttpRequest, filters: Query[PlaceFilter]) -> Any:
     """Places of one kind (compound, gate, pharmacy, checkpoint …), optionally within a subtree."""
-    actor = _need(request, "territory.view")
+    actor = need(request, "territory.view")
     within = selectors.area_by_code(actor, filters.within) if filters.within else None
     return selectors.places_of_kind(actor, filters.kind, within)
 
@@ -132,7 +125,7 @@ class GridCellOut(Schema):
 def grid_cells(request: HttpRequest, within: str | None = None) -> Any:
     """Grid cells (网格) the caller covers, with their places and workers; `within` narrows
     to a subtree by code."""
-    actor = _need(request, "territory.view")
+    actor = need(request, "territory.view")
     area = selectors.area_by_code(actor, within) if within else None
     return selectors.grid_cells_for_api(actor, within=area)
 
@@ -164,7 +157,7 @@ class ResponsibilityOut(Schema):
 @paginate(CursorPagination, ordering=("id",), page_size=100)
 def responsible(request: HttpRequest, within: str | None = None) -> Any:
     """Named responsible persons (门长, 楼长, 包干 …); phones masked unless the role needs them."""
-    actor = _need(request, "responsibility.view")
+    actor = need(request, "responsibility.view")
     qs = selectors.responsibilities_visible_to(actor)
     if within:
         qs = qs.within(selectors.area_by_code(actor, within))
@@ -194,7 +187,7 @@ class ShiftOut(Schema):
 @paginate(CursorPagination, ordering=("-id",), page_size=100)
 def shifts(request: HttpRequest, within: str | None = None, day: dt.date | None = None) -> Any:
     """Planned and served shifts at gates and checkpoints."""
-    actor = _need(request, "duty.view")
+    actor = need(request, "duty.view")
     qs = selectors.shifts_visible_to(actor)
     if within:
         qs = qs.within(selectors.area_by_code(actor, within))
@@ -218,7 +211,7 @@ class HoursOut(Schema):
 @router.get("/duty/hours", response={200: list[HoursOut], **ERROR_RESPONSES})
 def hours(request: HttpRequest, by: str = "street", within: str | None = None) -> Any:
     """Hours served, totalled by `person`, `post` or `street`."""
-    actor = _need(request, "duty.view")
+    actor = need(request, "duty.view")
     if by not in {"person", "post", "street"}:
         raise InvalidInput.one(
             "by", "invalid", _("by: one of person, post, street, not “%(by)s”") % {"by": by}

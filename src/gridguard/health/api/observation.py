@@ -13,8 +13,8 @@ from ninja import Field, Router, Schema
 from ninja.pagination import CursorPagination, paginate
 
 from gridguard.core import audit, masking
-from gridguard.core.api import ERROR_RESPONSES
-from gridguard.core.errors import InvalidInput, NotPermitted
+from gridguard.core.api import ERROR_RESPONSES, need
+from gridguard.core.errors import InvalidInput
 from gridguard.health.models import AlertKind, CheckInSource, OrderStatus
 from gridguard.health.selectors import observation as selectors
 from gridguard.health.services import observation as services
@@ -24,13 +24,6 @@ router = Router(tags=["health-observation"])
 
 def _actor(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
-
-
-def _need(request: HttpRequest, *permissions: str) -> Any:
-    actor = _actor(request)
-    if not any(actor.can(p) for p in permissions):
-        raise NotPermitted()
-    return actor
 
 
 class CheckInOut(Schema):
@@ -132,14 +125,14 @@ def list_orders(
     request: HttpRequest, status: OrderStatus | None = None, area: str | None = None
 ) -> Any:
     """Observation orders in the caller's territory; `status`, `area` (a code) narrow it."""
-    actor = _need(request, "observation.view")
+    actor = need(request, "observation.view")
     return selectors.orders_visible_to(actor, status=status, area_code=area)
 
 
 @router.get("/orders/{order_id}", response={200: OrderDetailOut, **ERROR_RESPONSES})
 def get_order(request: HttpRequest, order_id: int) -> Any:
     """One order with its check-ins and alerts (the read is audited)."""
-    actor = _need(request, "observation.view")
+    actor = need(request, "observation.view")
     order = selectors.order_for(actor, order_id)
     audit.record_read(actor, order, fields=["name", "id_number", "temperatures"])
     return order
@@ -150,7 +143,7 @@ def post_checkin(request: HttpRequest, payload: CheckInIn) -> Any:
     """A temperature for the slot its time falls in, by order id or the person's ID number.
     A wristband gateway's repeat of the same reading returns the stored check-in; a different
     reading for a reported slot is a 400 "duplicate"."""
-    actor = _need(request, "observation.device_checkin", "observation.checkin")
+    actor = need(request, "observation.device_checkin", "observation.checkin")
     if payload.order_id is not None:
         order = selectors.checkin_order(actor, payload.order_id)
     elif payload.id_number:
@@ -174,13 +167,13 @@ def post_checkin(request: HttpRequest, payload: CheckInIn) -> Any:
 @paginate(CursorPagination, ordering=("-id",), page_size=50)
 def list_alerts(request: HttpRequest, kind: AlertKind | None = None) -> Any:
     """Open (unacknowledged) alerts in the caller's territory."""
-    actor = _need(request, "observation.view")
+    actor = need(request, "observation.view")
     return selectors.alerts_visible_to(actor, kind=kind)
 
 
 @router.post("/alerts/{alert_id}/ack", response={200: AlertOut, **ERROR_RESPONSES})
 def ack_alert(request: HttpRequest, alert_id: int, payload: AckIn) -> Any:
     """Acknowledge an alert, saying what was done."""
-    actor = _need(request, "observation.alerts")
+    actor = need(request, "observation.alerts")
     alert = selectors.alert_for(actor, alert_id)
     return services.acknowledge(actor, alert, payload.note)

@@ -17,19 +17,12 @@ from ninja.pagination import CursorPagination, paginate
 
 from gridguard.accounts.models import User
 from gridguard.core import audit, clock, masking
-from gridguard.core.api import ERROR_RESPONSES
+from gridguard.core.api import ERROR_RESPONSES, need
 from gridguard.core.errors import NotPermitted, OutOfScope
 from gridguard.health.selectors import pharmacy as selectors
 from gridguard.health.services import pharmacy as services
 
 router = Router(tags=["health-pharmacy"])
-
-
-def _need(request: HttpRequest, permission: str) -> Any:
-    actor = request.auth  # type: ignore[attr-defined]
-    if not actor.can(permission):
-        raise NotPermitted()
-    return actor
 
 
 def _resident(request: HttpRequest) -> Any:
@@ -100,7 +93,7 @@ class PurchaseOut(Schema):
 def register_purchase(request: HttpRequest, payload: PurchaseIn) -> Any:
     """Register a fever-medicine purchase at your pharmacy; the same `submission_key` again
     answers with the first record."""
-    actor = _need(request, "pharmacy.record")
+    actor = need(request, "pharmacy.record")
     pharmacy = selectors.pharmacy_by_code(actor, payload.pharmacy, "pharmacy.record")
     data = payload.model_dump()
     data.pop("pharmacy")
@@ -111,14 +104,14 @@ def register_purchase(request: HttpRequest, payload: PurchaseIn) -> Any:
 @paginate(CursorPagination, ordering=("-bought_at", "-id"), page_size=100)
 def purchases(request: HttpRequest, day: dt.date | None = None) -> Any:
     """Purchases at pharmacies in your territory, newest first; `day` narrows to one day."""
-    actor = _need(request, "pharmacy.view")
+    actor = need(request, "pharmacy.view")
     return selectors.purchases_visible_to(actor, day=day)
 
 
 @router.get("/purchases/{purchase_id}", response={200: PurchaseOut, **ERROR_RESPONSES})
 def purchase(request: HttpRequest, purchase_id: int) -> Any:
     """One purchase (the read is audited)."""
-    actor = _need(request, "pharmacy.view")
+    actor = need(request, "pharmacy.view")
     found = selectors.purchase_for(actor, purchase_id)
     audit.record_read(actor, found, fields=["name", "id_number", "phone"])
     return found
@@ -170,7 +163,7 @@ def open_outlets(request: HttpRequest, day: dt.date | None = None) -> Any:
 @paginate(CursorPagination, ordering=("id",), page_size=100)
 def outlets(request: HttpRequest) -> Any:
     """Mask outlets in your territory (open or not), with today's remaining stock."""
-    actor = _need(request, "pharmacy.view")
+    actor = need(request, "pharmacy.view")
     return selectors.outlets_visible_to(actor)
 
 
@@ -184,7 +177,7 @@ class OutletIn(Schema):
 @router.put("/outlets/{pharmacy_code}", response={200: OutletOut, **ERROR_RESPONSES})
 def set_outlet(request: HttpRequest, pharmacy_code: str, payload: OutletIn) -> Any:
     """Open or change your pharmacy's mask outlet."""
-    actor = _need(request, "masks.manage")
+    actor = need(request, "masks.manage")
     pharmacy = selectors.pharmacy_by_code(actor, pharmacy_code, "masks.manage")
     outlet = services.set_outlet(actor, pharmacy, **payload.model_dump())
     return outlet
@@ -207,7 +200,7 @@ class StockOut(Schema):
 @paginate(CursorPagination, ordering=("day", "id"), page_size=100)
 def stock(request: HttpRequest, day: dt.date | None = None) -> Any:
     """Masks per outlet and day in your territory (`day` narrows to one day)."""
-    actor = _need(request, "pharmacy.view")
+    actor = need(request, "pharmacy.view")
     return selectors.quota_days_visible_to(actor, day)
 
 
@@ -266,14 +259,14 @@ def my_reservations(request: HttpRequest) -> Any:
 @paginate(CursorPagination, ordering=("-reserved_at", "-id"), page_size=100)
 def reservations(request: HttpRequest, day: dt.date | None = None) -> Any:
     """Reservations at outlets in your territory."""
-    actor = _need(request, "pharmacy.view")
+    actor = need(request, "pharmacy.view")
     return selectors.reservations_visible_to(actor, day=day)
 
 
 @router.post("/reservations/{code}/pickup", response={200: ReservationOut, **ERROR_RESPONSES})
 def pickup(request: HttpRequest, code: str) -> Any:
     """Hand over the masks of a reservation (your outlet, its day, once)."""
-    actor = _need(request, "masks.pickup")
+    actor = need(request, "masks.pickup")
     return services.pickup(actor, code)
 
 

@@ -15,8 +15,8 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
 from gridguard.core import audit, masking
-from gridguard.core.api import ERROR_RESPONSES
-from gridguard.core.errors import InvalidInput, NotPermitted, OutOfScope
+from gridguard.core.api import ERROR_RESPONSES, need
+from gridguard.core.errors import InvalidInput, OutOfScope
 from gridguard.health import travel
 from gridguard.health.models import Channel
 from gridguard.health.selectors import registration as selectors
@@ -27,13 +27,6 @@ from gridguard.territory.kinds import AreaKind
 
 router = Router(tags=["health-registrations"])
 followups_router = Router(tags=["health-followups"])
-
-
-def _need(request: HttpRequest, permission: str) -> Any:
-    actor = request.auth  # type: ignore[attr-defined]
-    if not actor.can(permission):
-        raise NotPermitted(permission)
-    return actor
 
 
 class RegistrationIn(Schema):
@@ -132,7 +125,7 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Any:
     """Register one arrival (checkpoint device or staff). Answers 202 with the receipt as soon
     as the registration is kept; it is placed at its compound and pushed to the committee
     within seconds. The same `submission_key` again answers 200 with the first receipt."""
-    actor = _need(request, "travellers.register")
+    actor = need(request, "travellers.register")
     area = getattr(actor, "area", None)
     is_device = getattr(actor, "key_id", None) is not None
     checkpoint = (
@@ -171,7 +164,7 @@ def register_batch(request: HttpRequest, payload: BatchIn) -> Any:
     """Register several arrivals at once (a car's passengers, a tablet back online). Each
     item answers on its own: the good ones are kept even when others are refused, with
     their errors (field, code, message) and their index."""
-    actor = _need(request, "travellers.register")
+    actor = need(request, "travellers.register")
     area = getattr(actor, "area", None)
     is_device = getattr(actor, "key_id", None) is not None
     checkpoint = (
@@ -206,10 +199,10 @@ def register_batch(request: HttpRequest, payload: BatchIn) -> Any:
 @router.get("/receipts/{code}", response={200: ReceiptOut, **ERROR_RESPONSES})
 def receipt(request: HttpRequest, code: str) -> Any:
     """Whether a receipt's registration has been placed yet, and where."""
-    _need(request, "travellers.register")
+    need(request, "travellers.register")
     intake = selectors.intake_by_receipt(code)
     if intake is None:
-        raise OutOfScope("receipt")
+        raise OutOfScope()
     return _receipt(intake, False)
 
 
@@ -225,7 +218,7 @@ def registrations(
 ) -> Any:
     """Registrations in your territory (ID numbers and phones masked unless your role needs
     them); `match_status=unmatched` is the street's queue."""
-    actor = _need(request, "travellers.view")
+    actor = need(request, "travellers.view")
     qs = selectors.registrations_visible_to(
         actor, match_status=match_status, key_area=key_area, since=since, until=until
     )
@@ -237,7 +230,7 @@ def registrations(
 @router.get("/{registration_id}", response={200: RegistrationOut, **ERROR_RESPONSES})
 def registration(request: HttpRequest, registration_id: int) -> Any:
     """One registration (the read is audited)."""
-    actor = _need(request, "travellers.view")
+    actor = need(request, "travellers.view")
     reg = selectors.registration(actor, registration_id)
     audit.record_read(actor, reg, fields=["id_number", "phone"])
     return reg
@@ -250,7 +243,7 @@ class AssignIn(Schema):
 @router.post("/{registration_id}/assign", response={200: RegistrationOut, **ERROR_RESPONSES})
 def assign(request: HttpRequest, registration_id: int, payload: AssignIn) -> Any:
     """Place an unmatched registration at a compound of your street."""
-    actor = _need(request, "travellers.assign")
+    actor = need(request, "travellers.assign")
     reg = selectors.registration(actor, registration_id)
     try:
         compound = territory.area_by_code(actor, payload.compound)
@@ -291,7 +284,7 @@ class FollowUpOut(Schema):
 @paginate(CursorPagination, ordering=("id",), page_size=100)
 def followups(request: HttpRequest, status: str | None = "open", kind: str | None = None) -> Any:
     """Follow-up tasks at your committees (open ones by default)."""
-    actor = _need(request, "followups.view")
+    actor = need(request, "followups.view")
     return selectors.followups_visible_to(actor, status=status or None, kind=kind)
 
 
@@ -303,6 +296,6 @@ class CloseIn(Schema):
 @followups_router.post("/{task_id}/close", response={200: FollowUpOut, **ERROR_RESPONSES})
 def close(request: HttpRequest, task_id: int, payload: CloseIn) -> Any:
     """Close a follow-up task with what was done."""
-    actor = _need(request, "followups.close")
+    actor = need(request, "followups.close")
     task = selectors.followup(actor, task_id)
     return close_followup(actor, task, outcome=payload.outcome, cancelled=payload.cancelled)

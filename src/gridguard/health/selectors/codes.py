@@ -17,7 +17,7 @@ from gridguard.people.models import Person
 
 def _need(actor: Any, permission: str) -> None:
     if not actor.can(permission):
-        raise NotPermitted(permission)
+        raise NotPermitted()
 
 
 def _fresh(person: Person, code: HealthCode | None) -> HealthCode:

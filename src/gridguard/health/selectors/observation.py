@@ -28,7 +28,7 @@ from gridguard.territory.models import Area
 
 def need(actor: Any, permission: str) -> None:
     if not actor.can(permission):
-        raise NotPermitted(permission)
+        raise NotPermitted()
 
 
 def orders_visible_to(

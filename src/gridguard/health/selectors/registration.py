@@ -17,7 +17,7 @@ from gridguard.health.models import (
 
 def _need(actor: Any, permission: str) -> None:
     if not actor.can(permission):
-        raise NotPermitted(permission)
+        raise NotPermitted()
 
 
 def registrations_visible_to(
@@ -64,7 +64,7 @@ def registration(actor: Any, pk: int) -> TravellerRegistration:
         .first()
     )
     if reg is None:
-        raise OutOfScope("registration")
+        raise OutOfScope()
     return reg
 
 
@@ -106,5 +106,5 @@ def followup(actor: Any, pk: int) -> FollowUpTask:
     task = FollowUpTask.objects.visible_to(actor).select_related("area", "person").filter(pk=pk)
     found = task.first()
     if found is None:
-        raise OutOfScope("follow-up")
+        raise OutOfScope()
     return found

@@ -493,7 +493,7 @@ def assign_registration(
     if not actor.can("travellers.assign"):
         from gridguard.core.errors import NotPermitted
 
-        raise NotPermitted("travellers.assign")
+        raise NotPermitted()
     require_in_scope(actor, reg.area)
     if compound.kind not in (AreaKind.COMPOUND, AreaKind.BUILDING):
         raise InvalidInput.one("compound", "invalid", _("Choose a compound."))
