@@ -94,3 +94,13 @@ def test_pharmacy_purchases_and_mask_reservations() -> None:
     statuses = set(MaskReservation.objects.values_list("status", flat=True))
     assert statuses == {"reserved", "picked_up", "expired"}
     assert not MaskQuotaDay.objects.filter(reserved__gt=F("quota")).exists()
+
+
+def test_every_person_has_a_code_and_observed_ones_are_not_green() -> None:
+    from gridguard.health.models import HealthCode, ObservationOrder
+
+    _demo("--seed", "7", "--people", "20")
+    assert HealthCode.objects.count() == Person.objects.count()
+    observed = ObservationOrder.objects.filter(status="active").values("person_id")
+    assert not HealthCode.objects.filter(person_id__in=observed, colour="green").exists()
+    assert HealthCode.objects.filter(colour="green").exists()

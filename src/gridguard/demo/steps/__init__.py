@@ -1,6 +1,7 @@
 """The built-in demo steps. Importing a module registers its steps (see demo.registry)."""
 
 from gridguard.demo.steps import (
+    codes,
     duty,
     grid,
     logins,
@@ -12,6 +13,7 @@ from gridguard.demo.steps import (
 )
 
 __all__ = [
+    "codes",
     "duty",
     "grid",
     "logins",
