@@ -112,3 +112,21 @@ def test_the_worker_runs_every_registered_job(city: City) -> None:
         job.due_at = 0.0
     done = jobs.run_due()
     assert set(done) == names and all(n >= 0 for n in done.values())
+
+
+def test_form_says_received_when_a_worker_holds_its_row(
+    city: City, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row is kept but not placed in time (a worker holds it): the form shows the receipt
+    code as received, and the row is placed on the next round."""
+    from gridguard.health.services import registration as reg_service
+    from tests.travellers.conftest import form_data
+
+    monkeypatch.setattr(reg_service, "PLACE_WAIT_SECONDS", 0.0)
+    monkeypatch.setattr(intake_service, "_process_batch", lambda **kw: 0)
+    r = client.post("/travellers/register/", form_data(submission_key="held"))
+    intake = RegistrationIntake.objects.get()
+    assert r.status_code == 400 and intake.receipt_code in r.content.decode()
+    assert 'id="general-error"' in r.content.decode()
+    monkeypatch.undo()
+    assert process_intake() == 1

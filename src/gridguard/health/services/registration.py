@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -341,6 +342,8 @@ def accept_registration(
 
 
 MAX_BATCH = 100
+# How long the form waits for a worker that holds its row before answering "received".
+PLACE_WAIT_SECONDS = 5.0
 
 
 def accept_registrations(
@@ -446,10 +449,16 @@ def register_traveller(
     if intake.registration_id is None:
         from gridguard.health.services.intake import process_intake
 
-        process_intake(ids=[intake.pk])
-        intake.refresh_from_db(fields=["registration", "problem"])
+        # A worker may hold this row in its batch (SKIP LOCKED passes it over): wait for it.
+        deadline = time.monotonic() + PLACE_WAIT_SECONDS
+        while True:
+            process_intake(ids=[intake.pk])
+            intake.refresh_from_db(fields=["registration", "problem"])
+            if intake.registration_id is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
     if intake.registration is None:
-        # Placed by nobody yet (a concurrent worker holds it): wait for it briefly.
+        # Kept, not placed yet: the worker places it; the code finds it meanwhile.
         raise InvalidInput.one(
             None,
             "pending",

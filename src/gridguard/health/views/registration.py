@@ -94,6 +94,7 @@ def register(request: HttpRequest) -> HttpResponse:
         "symptoms": list(travel.SYMPTOMS.items()),
         "title": _("Traveller health registration"),
     }
+    context["general_errors"] = errors.get("__all__", [])
     status = 400 if errors else 200
     return render(request, "health/travellers/register.html", context, status=status)
 
