@@ -122,3 +122,18 @@ def test_purge_deletes_old_rows_and_records_the_run(city: City, settings: Any) -
     assert PurgeRun.objects.get(kind="duty_shifts").deleted == 1
     assert AuditEntry.objects.filter(action="purge", detail__kind="duty_shifts").exists()
     assert audit.verify().ok
+
+
+def test_serve_logs_paths_without_query_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searches carry ID numbers and phones in the query string: the access log leaves it out."""
+    import sys
+
+    import gunicorn.app.wsgiapp
+    from django.core.management import call_command
+
+    seen: list[str] = []
+    monkeypatch.setattr(gunicorn.app.wsgiapp, "run", lambda: seen.extend(sys.argv))
+    monkeypatch.setattr(sys, "argv", ["gridguard"])
+    call_command("serve", "--no-worker")
+    fmt = seen[seen.index("--access-logformat") + 1]
+    assert "%(U)s" in fmt and "%(r)s" not in fmt and "%(q)s" not in fmt

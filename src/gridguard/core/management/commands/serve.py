@@ -36,6 +36,10 @@ class Command(BaseCommand):
             str(opts["threads"]),
             "--access-logfile",
             "-",
+            # The path without its query string: searches carry ID numbers and phones, which
+            # must not land in access logs.
+            "--access-logformat",
+            '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s',
         ]
         import subprocess
         import sys
