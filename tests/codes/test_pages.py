@@ -101,6 +101,10 @@ def test_rule_form_saves_and_recomputes(city: City, login: Callable[[str], Clien
         r = login("admin").post("/codes/rules/fever-checkin/", _form(colour="yellow"))
     assert r.status_code == 302
     assert HealthCodeRule.objects.get(code="fever-checkin").colour == "yellow"
+    # The worker recomputes every code after a rule change (too long for the request).
+    with clock.frozen(dt.datetime(2020, 2, 10, 12, tzinfo=clock.SHANGHAI)):
+        assert codes.recompute_after_rule_changes() >= 1
+        assert codes.recompute_after_rule_changes() == 0  # once per change
     assert HealthCode.objects.get(person=p).colour == "yellow"
     assert AuditEntry.objects.filter(action="healthcode_rule.update").exists()
 

@@ -70,7 +70,7 @@ def test_admin_makes_fever_yellow_audited_and_recomputed(city: City) -> None:
         codes.recompute_all()
         assert HealthCode.objects.get(person=p).colour == "red"
         rule = HealthCodeRule.objects.get(code="fever-checkin")
-        codes.update_rule(city.users["admin"], rule, colour="yellow")
+        codes.update_rule(city.users["admin"], rule, colour="yellow", recompute_now=True)
     assert HealthCode.objects.get(person=p).colour == "yellow"
     entry = AuditEntry.objects.filter(action="healthcode_rule.update").get()
     assert entry.detail == {"before": {"colour": "red"}, "after": {"colour": "yellow"}}
@@ -84,7 +84,10 @@ def test_deactivating_a_rule_turns_its_persons_green(city: City) -> None:
         p = _fever_person(city)
         codes.recompute_all()
         codes.update_rule(
-            city.users["admin"], HealthCodeRule.objects.get(code="fever-checkin"), active=False
+            city.users["admin"],
+            HealthCodeRule.objects.get(code="fever-checkin"),
+            active=False,
+            recompute_now=True,
         )
     assert HealthCode.objects.get(person=p).colour == "green"
 
@@ -136,6 +139,9 @@ def test_create_rule(city: City) -> None:
             colour="yellow",
             reason="独居老人",
         )
+        assert codes.rules_changed_since_recompute()
+        codes.recompute_after_rule_changes()  # what the worker does next
+        assert not codes.rules_changed_since_recompute()
     assert rule.pk and HealthCode.objects.get(person=p).colour == "yellow"
     assert AuditEntry.objects.filter(action="healthcode_rule.create").exists()
     with pytest.raises(InvalidInput) as exc:

@@ -107,6 +107,7 @@ def test_the_worker_runs_every_registered_job(city: City) -> None:
         "observation escalation",
         "observation counts",
         "mask expiry",
+        "health codes after rule changes",
     } <= names
     for job in jobs.registered():
         job.due_at = 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from gridguard.core import clock, jobs
-from gridguard.health.services import observation_jobs, pharmacy
+from gridguard.health.services import codes, observation_jobs, pharmacy
 from gridguard.health.services.intake import process_intake
 
 
@@ -37,3 +37,9 @@ def refresh_observation_counts() -> int:
 def expire_uncollected_masks() -> int:
     """Reservations not collected by the end of their day go back to stock."""
     return pharmacy.expire_uncollected(clock.today() - dt.timedelta(days=1))
+
+
+@jobs.every(5.0, "health codes after rule changes")
+def recompute_codes_after_rule_changes() -> int:
+    """An administrator changed a rule: recompute every code once."""
+    return codes.recompute_after_rule_changes()

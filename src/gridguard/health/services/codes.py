@@ -207,6 +207,8 @@ def recompute_all(
     batch one INSERT … SELECT, the others one bulk upsert."""
     started = time.perf_counter()
     now = now or clock.now()
+    # The rules as they stand now: a rule changed after this moment needs another run.
+    rules_as_of = HealthCodeRule.objects.aggregate(at=Max("updated_at"))["at"]
     rules = active_rules()
     summary = RecomputeSummary(colours={c: 0 for c in Colour.values})
     bounds = Person.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
@@ -271,9 +273,36 @@ def recompute_all(
                 "changed": summary.changed,
                 "colours": summary.colours,
                 "seconds": round(summary.seconds, 2),
+                "rules_as_of": rules_as_of.isoformat() if rules_as_of else None,
             },
         )
     return summary
+
+
+def rules_changed_since_recompute() -> bool:
+    """Whether a rule was changed after the rules the last full recompute used (the audit
+    trail records that recompute and the rules' time it ran with)."""
+    from gridguard.core.models import AuditEntry
+
+    latest = HealthCodeRule.objects.aggregate(at=Max("updated_at"))["at"]
+    if latest is None:
+        return False
+    last = (
+        AuditEntry.objects.filter(action="healthcode.recompute_all")
+        .order_by("-seq")
+        .values_list("detail", flat=True)
+        .first()
+    )
+    used = (last or {}).get("rules_as_of")
+    return used is None or dt.datetime.fromisoformat(used) < latest
+
+
+def recompute_after_rule_changes() -> int:
+    """The worker's job: recompute every code once after rules changed; returns how many
+    persons were recomputed (0 when no rule changed)."""
+    if not rules_changed_since_recompute():
+        return 0
+    return recompute_all().persons
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -338,10 +367,11 @@ def _require_rules_permission(actor: Any) -> None:
 
 
 def update_rule(
-    actor: Any, rule: HealthCodeRule, *, recompute_now: bool = True, **fields: Any
+    actor: Any, rule: HealthCodeRule, *, recompute_now: bool = False, **fields: Any
 ) -> HealthCodeRule:
-    """Change a rule (any of RULE_FIELDS), audited with before/after, then recompute every
-    code inline (run by the caller's request or command: about 20 s per million persons)."""
+    """Change a rule (any of RULE_FIELDS), audited with before/after. Every code is then
+    recomputed by the worker (`recompute_after_rule_changes`, ~20 s per million persons, too
+    long for a request), or at once with `recompute_now` (commands, tests)."""
     _require_rules_permission(actor)
     unknown = sorted(set(fields) - set(RULE_FIELDS))
     if unknown:
@@ -370,9 +400,9 @@ def update_rule(
 
 
 def create_rule(
-    actor: Any, *, code: str, recompute_now: bool = True, **fields: Any
+    actor: Any, *, code: str, recompute_now: bool = False, **fields: Any
 ) -> HealthCodeRule:
-    """Add a rule (audited), then recompute every code."""
+    """Add a rule (audited); every code is then recomputed as after `update_rule`."""
     _require_rules_permission(actor)
     unknown = sorted(set(fields) - set(RULE_FIELDS))
     if unknown:

@@ -170,7 +170,13 @@ def rule_edit(request: HttpRequest, code: str) -> HttpResponse:
             except NotPermitted as exc:
                 raise PermissionDenied from exc
             else:
-                messages.success(request, _("Rule saved; every health code was recomputed."))
+                messages.success(
+                    request,
+                    _(
+                        "Rule saved. Every health code is being recomputed now (about 20 "
+                        "seconds per million persons)."
+                    ),
+                )
                 return redirect("codes:rules")
     return render(
         request,
