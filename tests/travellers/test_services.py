@@ -235,3 +235,14 @@ def test_property_accepted_or_refused_whole(
         assert TravellerRegistration.objects.count() == regs + 1
         t = reg.temperature
         assert t is None or 34 <= float(t) <= 42.5
+
+
+@pytest.mark.parametrize("field", ["name", "route", "destination_address", "contact_detail"])
+def test_control_characters_are_refused_naming_the_field(city: City, field: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        register_traveller(PUBLIC_FORM, declaration(**{field: "李\x00娜"}), submission_key="k")
+    assert (field, "invalid") in {(e.field, e.code) for e in exc.value.errors}
+    with pytest.raises(InvalidInput) as exc:
+        register_traveller(PUBLIC_FORM, declaration(), submission_key="k\x00")
+    assert exc.value.errors[0].field == "submission_key"
+    assert not TravellerRegistration.objects.exists()

@@ -114,6 +114,11 @@ class _Checked:
 
 def _text(errors: list[FieldError], name: str, value: Any, limit: int, *, required: bool) -> str:
     text = " ".join(str(value or "").split())
+    if not text.isprintable():
+        errors.append(
+            FieldError(name, "invalid", _("This field contains characters that are not allowed."))
+        )
+        return ""
     if required and not text:
         errors.append(FieldError(name, "required", _("This field is required.")))
     elif len(text) > limit:
@@ -263,7 +268,7 @@ def _receipt_code() -> str:
 
 def _check_key(submission_key: str) -> str:
     key = (submission_key or "").strip()
-    if not key or len(key) > 64:
+    if not key or len(key) > 64 or not key.isprintable():
         raise InvalidInput.one(
             "submission_key",
             "invalid",
