@@ -191,3 +191,18 @@ def login(city: City) -> Callable[[str], Client]:
         return c
 
     return make
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    """Remove this process's SQLite test database files (Django drops the database file but
+    leaves its -wal and -shm beside it)."""
+    import glob
+    import os
+
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME") or ""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and name:
+        for path in glob.glob(f"{name}*"):
+            if str(os.getpid()) in os.path.basename(path):
+                os.remove(path)
