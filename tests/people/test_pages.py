@@ -189,3 +189,26 @@ def test_csrf_is_required_on_decide(city: City) -> None:
     assert r.status_code == 403
     pair.refresh_from_db()
     assert pair.status == DuplicateStatus.OPEN
+
+
+def test_committee_worker_puts_a_person_in_a_rooms_household(city: City, login: Login) -> None:
+    from gridguard.people.models import Household
+
+    a = factories.person(city["building_a1"], name="王甲")
+    b = factories.person(city["building_a1"], name="王乙")
+    c = login("committee_a1")
+    assert 'id="settle-form"' in c.get(f"/people/{a.pk}/").content.decode()
+    c.post(f"/people/{a.pk}/household/", {"room": "502"})
+    c.post(f"/people/{b.pk}/household/", {"room": "502"})
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert a.household is not None and a.household_id == b.household_id
+    assert Household.objects.get().area == city["building_a1"]
+    # Bad input changes nothing; another street's worker cannot reach the person.
+    c.post(f"/people/{a.pk}/household/", {"room": " "})
+    a.refresh_from_db()
+    assert a.household_id == b.household_id
+    assert (
+        login("committee_b1").post(f"/people/{a.pk}/household/", {"room": "1"}).status_code == 404
+    )
+    assert login("operator_a").post(f"/people/{a.pk}/household/", {"room": "1"}).status_code == 403

@@ -253,3 +253,21 @@ def create_household(actor: Any, *, area: Area, room: str = "", address: str = "
 def move_to_household(actor: Any, person: Person, household: Household | None) -> Person:
     """Put a person in a household (or take them out with None)."""
     return update_person(actor, person, household=household)
+
+
+def settle_in_household(actor: Any, person: Person, *, room: str) -> Household:
+    """Put a person in the household of `room` at the place they live (the household is
+    created if that room has none yet)."""
+    room = (room or "").strip()
+    if not room:
+        raise InvalidInput.one("room", "required", _("Enter the room (e.g. 502)."))
+    if len(room) > 40:
+        raise InvalidInput.one("room", "too_long", _("The room is at most 40 characters."))
+    with transaction.atomic():
+        household = Household.objects.filter(area=person.area, room=room).order_by("pk").first()
+        if household is None:
+            household = create_household(
+                actor, area=person.area, room=room, address=f"{person.area.name}{room}"
+            )
+        move_to_household(actor, person, household)
+        return household

@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern] = [
     path("", views.person_list, name="list"),
     path("<int:pk>/", views.person_detail, name="detail"),
     path("<int:pk>/edit/", views.person_edit, name="edit"),
+    path("<int:pk>/household/", views.settle, name="settle"),
     path("duplicates/", views.duplicates, name="duplicates"),
     path("duplicates/<int:pk>/decide/", views.decide, name="decide"),
     path("merges/", views.merge_history, name="merges"),

@@ -236,3 +236,20 @@ def undo_merge(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The merge was undone."))
     return redirect("people:merges")
+
+
+@login_required
+@require_POST
+def settle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Put a person in the household of a room at the place they live."""
+    user = _need(request, "people.edit")
+    person = _person_or_404(user, pk)
+    try:
+        household = services.settle_in_household(user, person, room=request.POST.get("room", ""))
+    except InvalidInput as exc:
+        messages.error(request, _("Room: %(m)s") % {"m": exc.errors[0].message})
+    except (NotPermitted, OutOfScope) as exc:
+        raise PermissionDenied(str(exc)) from exc
+    else:
+        messages.success(request, _("Now in household %(h)s.") % {"h": household})
+    return redirect("people:detail", pk=person.pk)
