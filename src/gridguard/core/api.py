@@ -41,9 +41,10 @@ ERROR_RESPONSES: dict[int, type[Schema]] = {
 def need(request: HttpRequest, *permissions: str) -> Any:
     """The authenticated actor of an API request, if it holds one of `permissions`
     (NotPermitted, answered 403, otherwise)."""
+    from gridguard.core.scoping import require_permission
+
     actor = request.auth  # type: ignore[attr-defined]
-    if not any(actor.can(p) for p in permissions):
-        raise NotPermitted()
+    require_permission(actor, *permissions)
     return actor
 
 

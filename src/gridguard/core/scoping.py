@@ -14,7 +14,7 @@ from django.apps import apps
 from django.db import models
 from django.db.models import Q
 
-from gridguard.core.errors import OutOfScope
+from gridguard.core.errors import NotPermitted, OutOfScope
 
 if TYPE_CHECKING:
     from gridguard.territory.models import Area
@@ -67,6 +67,12 @@ def scope_q(actor: Any, lookup: str) -> Q | None:
 def covers(actor: Any, path: str) -> bool:
     """Whether the actor's scope includes the area with this path."""
     return any(path.startswith(p) for p in paths_of(actor))
+
+
+def require_permission(actor: Any, *permissions: str) -> None:
+    """Raise NotPermitted unless one of the actor's roles grants one of `permissions`."""
+    if not any(actor.can(p) for p in permissions):
+        raise NotPermitted()
 
 
 def require_in_scope(actor: Any, area: Area) -> None:

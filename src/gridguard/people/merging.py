@@ -30,8 +30,8 @@ from django.db.models import Model, Q, UniqueConstraint
 from django.utils.translation import gettext as _
 
 from gridguard.core import audit, clock
-from gridguard.core.errors import InvalidInput, NotPermitted
-from gridguard.core.scoping import require_in_scope
+from gridguard.core.errors import InvalidInput
+from gridguard.core.scoping import require_in_scope, require_permission
 from gridguard.people.identity import check_identity
 from gridguard.people.models import (
     DuplicatePair,
@@ -43,11 +43,6 @@ from gridguard.people.models import (
 from gridguard.people.signals import announce
 
 USER_KEY = "people.person"  # the login link lives on Person itself: {"user": [user pk]}
-
-
-def _require(actor: Any, permission: str) -> None:
-    if not actor.can(permission):
-        raise NotPermitted()
 
 
 def _user_or_none(actor: Any) -> Any:
@@ -123,7 +118,7 @@ def _constraint_conflicts(survivor: Person, merged: Person) -> list[str]:
 
 def decide_pair(actor: Any, pair: DuplicatePair, decision: str) -> DuplicatePair:
     """Close an open pair as "not_duplicate" (merges go through `merge`)."""
-    _require(actor, "people.merge")
+    require_permission(actor, "people.merge")
     if decision != DuplicateStatus.NOT_DUPLICATE:
         raise InvalidInput.one(
             "decision", "invalid", _("Decide “not_duplicate”, or merge the two records.")
@@ -155,7 +150,7 @@ def merge(
 ) -> PersonMerge:
     """Merge two person records. `target` is a pair (then `survivor` names which of its two
     stays; default the first) or a (survivor, merged) tuple."""
-    _require(actor, "people.merge")
+    require_permission(actor, "people.merge")
     pair: DuplicatePair | None = None
     if isinstance(target, DuplicatePair):
         pair = target
@@ -265,7 +260,7 @@ def _count(moved: dict[str, dict[str, list[int]]]) -> int:
 
 def unmerge(actor: Any, record: PersonMerge) -> PersonMerge:
     """Undo a merge: move exactly the recorded rows back and clear `merged_into`."""
-    _require(actor, "people.merge")
+    require_permission(actor, "people.merge")
     from django.apps import apps
 
     with transaction.atomic():

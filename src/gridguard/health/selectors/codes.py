@@ -10,14 +10,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 from gridguard.core import clock
-from gridguard.core.errors import NotPermitted, OutOfScope
+from gridguard.core.errors import OutOfScope
+from gridguard.core.scoping import require_permission
 from gridguard.health.models import HealthCode, HealthCodeChange, HealthCodeRule
 from gridguard.people.models import Person
-
-
-def _need(actor: Any, permission: str) -> None:
-    if not actor.can(permission):
-        raise NotPermitted()
 
 
 def _fresh(person: Person, code: HealthCode | None) -> HealthCode:
@@ -32,7 +28,7 @@ def _fresh(person: Person, code: HealthCode | None) -> HealthCode:
 
 def code_for(actor: Any, person: Person) -> HealthCode:
     """`person`'s current code, if the actor may read codes in the person's area."""
-    _need(actor, "healthcode.view")
+    require_permission(actor, "healthcode.view")
     code = HealthCode.objects.visible_to(actor).filter(person_id=person.pk).first()
     if code is None and not Person.objects.visible_to(actor).filter(pk=person.pk).exists():
         raise OutOfScope()
@@ -41,7 +37,7 @@ def code_for(actor: Any, person: Person) -> HealthCode:
 
 def code_by_person_id(actor: Any, person_id: int) -> tuple[Person, HealthCode]:
     """One query on the hot path: the person (in the actor's territory) with their code."""
-    _need(actor, "healthcode.view")
+    require_permission(actor, "healthcode.view")
     person = (
         Person.objects.visible_to(actor)
         .select_related("health_code", "area")
@@ -55,7 +51,7 @@ def code_by_person_id(actor: Any, person_id: int) -> tuple[Person, HealthCode]:
 
 def code_by_identity(actor: Any, id_type: str, id_number: str) -> tuple[Person, HealthCode]:
     """A gate or an integration looks a code up by identity document (one query)."""
-    _need(actor, "healthcode.view")
+    require_permission(actor, "healthcode.view")
     person = (
         Person.objects.select_related("health_code", "area")
         .filter(id_type=id_type, id_number=id_number.strip().upper())
@@ -88,7 +84,7 @@ def own_history(person: Person) -> QuerySet[HealthCodeChange]:
 
 
 def rules(actor: Any) -> QuerySet[HealthCodeRule]:
-    _need(actor, "healthcode.rules")
+    require_permission(actor, "healthcode.rules")
     return HealthCodeRule.objects.order_by("priority", "code")
 
 
@@ -101,5 +97,5 @@ def rule_by_code(actor: Any, code: str) -> HealthCodeRule:
 
 def persons_with_codes(actor: Any) -> QuerySet[HealthCode]:
     """Codes in the actor's territory (for staff lists)."""
-    _need(actor, "healthcode.view")
+    require_permission(actor, "healthcode.view")
     return HealthCode.objects.visible_to(actor).select_related("person")

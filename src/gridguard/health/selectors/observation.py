@@ -11,7 +11,7 @@ from gridguard.accounts.models import RoleBinding, User
 from gridguard.accounts.roles import roles_with
 from gridguard.core import clock
 from gridguard.core.errors import NotPermitted, OutOfScope
-from gridguard.core.scoping import ScopedQuerySet
+from gridguard.core.scoping import ScopedQuerySet, require_permission
 from gridguard.health.models import (
     CheckIn,
     Errand,
@@ -26,17 +26,12 @@ from gridguard.people.models import Person
 from gridguard.territory.models import Area
 
 
-def need(actor: Any, permission: str) -> None:
-    if not actor.can(permission):
-        raise NotPermitted()
-
-
 def orders_visible_to(
     actor: Any, *, status: str | None = None, area_code: str | None = None, q: str = ""
 ) -> ScopedQuerySet[ObservationOrder]:
     """Orders in the reader's territory, newest first, optionally by status, area or an exact
     identity number."""
-    need(actor, "observation.view")
+    require_permission(actor, "observation.view")
     qs = ObservationOrder.objects.visible_to(actor).select_related("person", "order_type", "area")
     if status:
         qs = qs.filter(status=status)
@@ -51,7 +46,7 @@ def orders_visible_to(
 
 def order_for(actor: Any, pk: int) -> ObservationOrder:
     """One order the reader may see (OutOfScope, i.e. 404, for any other)."""
-    need(actor, "observation.view")
+    require_permission(actor, "observation.view")
     order = (
         ObservationOrder.objects.visible_to(actor)
         .select_related("person", "order_type", "area", "health_worker", "committee_worker")
@@ -116,7 +111,7 @@ def alerts_visible_to(
     actor: Any, *, open_only: bool = True, kind: str | None = None
 ) -> ScopedQuerySet[ObservationAlert]:
     """Alerts in the reader's territory, highest level and oldest first."""
-    need(actor, "observation.view")
+    require_permission(actor, "observation.view")
     qs = ObservationAlert.objects.visible_to(actor).select_related("order__person", "area")
     if open_only:
         qs = qs.filter(acknowledged_at__isnull=True)
@@ -126,7 +121,7 @@ def alerts_visible_to(
 
 
 def alert_for(actor: Any, pk: int) -> ObservationAlert:
-    need(actor, "observation.view")
+    require_permission(actor, "observation.view")
     alert = ObservationAlert.objects.visible_to(actor).select_related("area").filter(pk=pk).first()
     if alert is None:
         raise OutOfScope()

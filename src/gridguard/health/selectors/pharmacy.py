@@ -13,8 +13,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from gridguard.core import clock
-from gridguard.core.errors import NotPermitted, OutOfScope
-from gridguard.core.scoping import SYSTEM
+from gridguard.core.errors import OutOfScope
+from gridguard.core.scoping import SYSTEM, require_permission
 from gridguard.health.models import (
     FeverMedicinePurchase,
     MaskOutlet,
@@ -26,16 +26,11 @@ from gridguard.territory.kinds import AreaKind
 from gridguard.territory.models import Area
 
 
-def _need(actor: Any, permission: str) -> None:
-    if not actor.can(permission):
-        raise NotPermitted()
-
-
 def purchases_visible_to(
     actor: Any, *, day: dt.date | None = None, pharmacy: Area | None = None
 ) -> QuerySet[FeverMedicinePurchase]:
     """Purchases registered at pharmacies the actor covers, newest first."""
-    _need(actor, "pharmacy.view")
+    require_permission(actor, "pharmacy.view")
     qs = FeverMedicinePurchase.objects.visible_to(actor).select_related("area", "buyer")
     if pharmacy is not None:
         qs = qs.within(pharmacy)
@@ -47,7 +42,7 @@ def purchases_visible_to(
 
 def purchase_for(actor: Any, pk: int) -> FeverMedicinePurchase:
     """One purchase, or OutOfScope when the actor does not cover it."""
-    _need(actor, "pharmacy.view")
+    require_permission(actor, "pharmacy.view")
     found = (
         FeverMedicinePurchase.objects.visible_to(actor)
         .select_related("area", "buyer")
@@ -81,7 +76,7 @@ def pharmacy_by_code(actor: Any, code: str, permission: str) -> Area:
 
 def outlets_visible_to(actor: Any) -> QuerySet[MaskOutlet]:
     """Outlets (active or not) in the actor's territory, for staff."""
-    _need(actor, "pharmacy.view")
+    require_permission(actor, "pharmacy.view")
     return MaskOutlet.objects.visible_to(actor).select_related("area").order_by("area__path")
 
 
@@ -98,7 +93,7 @@ def outlet_of(pharmacy: Area) -> MaskOutlet | None:
 
 def quota_days_visible_to(actor: Any, day: dt.date | None = None) -> QuerySet[MaskQuotaDay]:
     """Stock per outlet and day in the actor's territory."""
-    _need(actor, "pharmacy.view")
+    require_permission(actor, "pharmacy.view")
     qs = MaskQuotaDay.objects.visible_to(actor).select_related("area")
     if day is not None:
         qs = qs.filter(day=day)
@@ -146,7 +141,7 @@ def open_outlet(pk: int) -> MaskOutlet:
 
 def reservations_visible_to(actor: Any, *, day: dt.date | None = None) -> QuerySet[MaskReservation]:
     """Reservations at outlets the actor covers (staff)."""
-    _need(actor, "pharmacy.view")
+    require_permission(actor, "pharmacy.view")
     qs = MaskReservation.objects.visible_to(actor).select_related("area", "person")
     if day is not None:
         qs = qs.filter(day=day)

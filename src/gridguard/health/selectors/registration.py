@@ -5,19 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from gridguard.core.errors import NotPermitted, OutOfScope
-from gridguard.core.scoping import ScopedQuerySet
+from gridguard.core.errors import OutOfScope
+from gridguard.core.scoping import ScopedQuerySet, require_permission
 from gridguard.health.models import (
     FollowUpTask,
     MatchStatus,
     RegistrationIntake,
     TravellerRegistration,
 )
-
-
-def _need(actor: Any, permission: str) -> None:
-    if not actor.can(permission):
-        raise NotPermitted()
 
 
 def registrations_visible_to(
@@ -30,7 +25,7 @@ def registrations_visible_to(
     q: str = "",
 ) -> ScopedQuerySet[TravellerRegistration]:
     """Registrations in the reader's territory, newest first, with optional filters."""
-    _need(actor, "travellers.view")
+    require_permission(actor, "travellers.view")
     qs = TravellerRegistration.objects.visible_to(actor).select_related("area")
     if match_status:
         qs = qs.filter(match_status=match_status)
@@ -56,7 +51,7 @@ def unmatched_queue(actor: Any) -> ScopedQuerySet[TravellerRegistration]:
 
 def registration(actor: Any, pk: int) -> TravellerRegistration:
     """One registration in the reader's territory (OutOfScope when it is not)."""
-    _need(actor, "travellers.view")
+    require_permission(actor, "travellers.view")
     reg = (
         TravellerRegistration.objects.visible_to(actor)
         .select_related("area", "person", "key_region", "checkpoint")
@@ -92,7 +87,7 @@ def followups_visible_to(
     actor: Any, *, status: str | None = "open", kind: str | None = None
 ) -> ScopedQuerySet[FollowUpTask]:
     """Follow-up tasks at the reader's committees, oldest due first."""
-    _need(actor, "followups.view")
+    require_permission(actor, "followups.view")
     qs = FollowUpTask.objects.visible_to(actor).select_related("area", "person")
     if status:
         qs = qs.filter(status=status)
@@ -102,7 +97,7 @@ def followups_visible_to(
 
 
 def followup(actor: Any, pk: int) -> FollowUpTask:
-    _need(actor, "followups.view")
+    require_permission(actor, "followups.view")
     task = FollowUpTask.objects.visible_to(actor).select_related("area", "person").filter(pk=pk)
     found = task.first()
     if found is None:
