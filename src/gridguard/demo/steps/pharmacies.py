@@ -18,18 +18,12 @@ from gridguard.health.models import (
     MaskQuotaDay,
     MaskReservation,
 )
+from gridguard.health.services.followups import committees_of
 from gridguard.people.models import KeyCategory, KeyPersonFlag, Person
 
 MEDICINES = ["布洛芬缓释胶囊", "对乙酰氨基酚片", "复方氨酚烷胺片", "连花清瘟胶囊", "阿司匹林泡腾片"]
 _CODE = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 DAYS = 7
-
-
-def _committee_of(area: Any, by_id: dict[int, Any]) -> Any:
-    node = area
-    while node is not None and node.kind not in ("committee", "village"):
-        node = by_id.get(node.parent_id)
-    return node or area
 
 
 @demo_step(order=620, name="pharmacies")
@@ -88,11 +82,13 @@ def _purchases(
                 )
             )
     FeverMedicinePurchase.objects.bulk_create(rows, batch_size=BATCH)
+    homes = {p.buyer.area_id: by_id[p.buyer.area_id] for p in rows if p.buyer.area_id in by_id}
+    committees = committees_of(list(homes.values()))
     tasks = [
         FollowUpTask(
             kind="fever_medicine",
             person=p.buyer,
-            area=_committee_of(by_id.get(p.buyer.area_id) or p.area, by_id),
+            area=committees.get(p.buyer.area_id, p.area),
             source=f"purchase:{p.pk}",
             summary=f"{p.name} 于 {clock.local(p.bought_at):%m-%d %H:%M} 购买{p.medicine}",
             status="done" if p.bought_at < now - dt.timedelta(days=2) else "open",

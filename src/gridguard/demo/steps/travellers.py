@@ -20,6 +20,7 @@ from gridguard.health.models import (
     ObservationType,
     TravellerRegistration,
 )
+from gridguard.health.services.followups import committees_of
 from gridguard.health.travel import PROVINCES
 from gridguard.people.models import KeyCategory, KeyPersonFlag, Person
 
@@ -32,13 +33,6 @@ _ORIGINS = [("湖北省", "武汉市", "鄂A")] * 3 + [
     ("广东省", "广州市", "粤A"),
     ("河南省", "郑州市", "豫A"),
 ]
-
-
-def _committee_of(area: Any, by_id: dict[int, Any]) -> Any:
-    node = area
-    while node is not None and node.kind not in ("committee", "village"):
-        node = by_id.get(node.parent_id)
-    return node or area
 
 
 @demo_step(order=610, name="travellers")
@@ -117,6 +111,7 @@ def travellers(ctx: DemoContext) -> None:
     TravellerRegistration.objects.bulk_create(regs, batch_size=BATCH)
     key = [r for r in regs if r.from_key_area]
     flags, tasks = [], []
+    committees = committees_of(list({r.area.pk: r.area for r in key}.values()))
     for r in key:
         arrival_at = dt.datetime.combine(r.arrival_date, dt.time(2), tzinfo=dt.UTC)
         flags.append(
@@ -133,7 +128,7 @@ def travellers(ctx: DemoContext) -> None:
             FollowUpTask(
                 kind="key_area_arrival",
                 person=r.person,
-                area=_committee_of(r.area, by_id),
+                area=committees[r.area.pk],
                 source=f"reg:{r.pk}:key_area_arrival",
                 summary=f"{r.name} {r.arrival_date:%m-%d} 自{r.origin_province}{r.origin_city}来沪",
                 status="done" if done else "open",

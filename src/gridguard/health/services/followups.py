@@ -19,18 +19,24 @@ from gridguard.territory.models import Area
 _COMMITTEES = {AreaKind.COMMITTEE, AreaKind.VILLAGE}
 
 
+def committees_of(areas: list[Area]) -> dict[int, Area]:
+    """{area pk: the committee it belongs to} in one query: the area itself when it is a
+    committee, else its committee ancestor; an area above the committee level (an unmatched
+    address) stays where it is, for the street to assign."""
+    codes = {code for a in areas if a.kind not in _COMMITTEES for code in a.codes}
+    found = {a.code: a for a in Area.objects.filter(code__in=codes, kind__in=_COMMITTEES)}
+    out: dict[int, Area] = {}
+    for a in areas:
+        if a.kind in _COMMITTEES:
+            out[a.pk] = a
+            continue
+        out[a.pk] = next((found[c] for c in reversed(a.codes) if c in found), a)
+    return out
+
+
 def responsible_committee(area: Area) -> Area:
-    """The committee an area belongs to (itself, or its committee ancestor); an area above the
-    committee level (an unmatched address) stays where it is, for the street to assign."""
-    if area.kind in _COMMITTEES:
-        return area
-    codes = area.codes
-    ancestors = {a.code: a for a in Area.objects.filter(code__in=codes)}
-    for code in reversed(codes):
-        a = ancestors.get(code)
-        if a is not None and a.kind in _COMMITTEES:
-            return a
-    return area
+    """The committee `area` belongs to (see `committees_of`)."""
+    return committees_of([area])[area.pk]
 
 
 def open_followup(

@@ -27,18 +27,17 @@ from gridguard.health.models import (
     RegistrationIntake,
     TravellerRegistration,
 )
+from gridguard.health.services.followups import committees_of
 from gridguard.health.services.registration import follow_up_kinds
 from gridguard.people.duplicates import flag_possible_duplicates_many
 from gridguard.people.models import KeyCategory, KeyPersonFlag, Person
 from gridguard.people.signals import announce
 from gridguard.territory.address_match import place_address
-from gridguard.territory.kinds import AreaKind
 from gridguard.territory.models import Area
 
 log = logging.getLogger(__name__)
 BATCH = 500
 FOLLOW_UP_DUE = dt.timedelta(hours=24)
-_COMMITTEES = (AreaKind.COMMITTEE, AreaKind.VILLAGE)
 
 
 @dataclass
@@ -87,17 +86,6 @@ def _only(ids: list[int] | None) -> dict[str, Any]:
 def _record_problem(pk: int) -> None:
     log.exception("intake row %s could not be placed", pk)
     RegistrationIntake.objects.filter(pk=pk).update(problem="could not be placed; will retry")
-
-
-def _committees_of(areas: list[Area]) -> dict[int, Area]:
-    """{area pk: its committee (itself, its committee ancestor, or itself above that level)}."""
-    codes = {code for a in areas for code in a.codes}
-    committees = {a.code: a for a in Area.objects.filter(code__in=codes, kind__in=_COMMITTEES)}
-    out: dict[int, Area] = {}
-    for a in areas:
-        found = next((committees[c] for c in reversed(a.codes) if c in committees), None)
-        out[a.pk] = found or a
-    return out
 
 
 def _process_batch(*, ids: list[int] | None, limit: int) -> int:
@@ -246,7 +234,7 @@ def _audit(r: _Row, action: str, obj: Any, detail: dict[str, Any]) -> None:
 
 
 def _flags_and_tasks(rows: list[_Row], regs: list[TravellerRegistration], now: dt.datetime) -> None:
-    committees = _committees_of(list({r.area.pk: r.area for r in rows}.values()))
+    committees = committees_of(list({r.area.pk: r.area for r in rows}.values()))
     flags: list[tuple[_Row, KeyPersonFlag]] = []
     tasks: list[tuple[_Row, FollowUpTask]] = []
     for r, reg in zip(rows, regs, strict=True):
