@@ -93,6 +93,17 @@ class RegistrationOut(Schema):
         return float(obj.temperature) if obj.temperature is not None else None
 
 
+def _origin(actor: Any) -> tuple[str, Any]:
+    """(channel, checkpoint): a device token registers from its checkpoint; staff by hand."""
+    if getattr(actor, "key_id", None) is None:
+        return Channel.STAFF, None
+    area = getattr(actor, "area", None)
+    return (
+        Channel.CHECKPOINT_DEVICE,
+        area if area is not None and area.kind == AreaKind.CHECKPOINT else None,
+    )
+
+
 class ReceiptOut(Schema):
     receipt_code: str
     created: bool = Field(description="false when this submission_key was seen before")
@@ -126,18 +137,14 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Any:
     as the registration is kept; it is placed at its compound and pushed to the committee
     within seconds. The same `submission_key` again answers 200 with the first receipt."""
     actor = need(request, "travellers.register")
-    area = getattr(actor, "area", None)
-    is_device = getattr(actor, "key_id", None) is not None
-    checkpoint = (
-        area if is_device and area is not None and area.kind == AreaKind.CHECKPOINT else None
-    )
+    channel, checkpoint = _origin(actor)
     data = payload.dict()
     key = data.pop("submission_key")
     intake, created = services.accept_registration(
         actor,
         services.Declaration(**data),
         submission_key=key,
-        channel=Channel.CHECKPOINT_DEVICE if is_device else Channel.STAFF,
+        channel=channel,
         checkpoint=checkpoint,
     )
     return Status(202 if created else 200, _receipt(intake, created))
@@ -165,11 +172,7 @@ def register_batch(request: HttpRequest, payload: BatchIn) -> Any:
     item answers on its own: the good ones are kept even when others are refused, with
     their errors (field, code, message) and their index."""
     actor = need(request, "travellers.register")
-    area = getattr(actor, "area", None)
-    is_device = getattr(actor, "key_id", None) is not None
-    checkpoint = (
-        area if is_device and area is not None and area.kind == AreaKind.CHECKPOINT else None
-    )
+    channel, checkpoint = _origin(actor)
     items = []
     for item in payload.registrations:
         data = item.dict()
@@ -180,7 +183,7 @@ def register_batch(request: HttpRequest, payload: BatchIn) -> Any:
     results = services.accept_registrations(
         actor,
         items,
-        channel=Channel.CHECKPOINT_DEVICE if is_device else Channel.STAFF,
+        channel=channel,
         checkpoint=checkpoint,
     )
     out = []

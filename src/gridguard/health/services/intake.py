@@ -162,21 +162,15 @@ def _persons(rows: list[_Row], now: dt.datetime) -> list[Person]:
     Person.objects.bulk_create(list(created.values()))
     if moved:
         Person.objects.bulk_update(list(moved.values()), ["area", "phone", "address", "updated_at"])
+    audited: set[int] = set()
     for r in rows:
-        actor = audit.RecordedActor(r.intake.actor_id, r.intake.actor_label)
-        token = context.set_current(
-            context.RequestContext(ip=r.intake.origin_ip, channel=r.intake.origin_channel or "api")
-        )
-        try:
-            assert r.person is not None
-            key = (r.person.id_type, r.person.id_number)
-            if created.get(key) is r.person and not getattr(r.person, "_audited", False):
-                audit.record(actor, "person.create", r.person)
-                r.person._audited = True  # type: ignore[attr-defined]
-            elif r.moved:
-                audit.record(actor, "person.update", r.person, detail={"fields": ["area", "phone"]})
-        finally:
-            context.reset(token)
+        assert r.person is not None
+        key = (r.person.id_type, r.person.id_number)
+        if created.get(key) is r.person and id(r.person) not in audited:
+            _audit(r, "person.create", r.person, {})
+            audited.add(id(r.person))
+        elif r.moved:
+            _audit(r, "person.update", r.person, {"fields": ["area", "phone"]})
     return list(created.values())
 
 
@@ -227,7 +221,10 @@ def _audit(r: _Row, action: str, obj: Any, detail: dict[str, Any]) -> None:
     )
     try:
         audit.record(
-            audit.RecordedActor(r.intake.actor_id, r.intake.actor_label), action, obj, detail=detail
+            audit.RecordedActor(r.intake.actor_id, r.intake.actor_label),
+            action,
+            obj,
+            detail=detail or None,
         )
     finally:
         context.reset(token)
