@@ -36,6 +36,13 @@ class InvalidInput(Exception):
             for e in self.errors
         )
 
+    def by_field(self) -> dict[str, list[str]]:
+        """{field: [messages]} for a form to show beside its fields ("__all__": the rest)."""
+        out: dict[str, list[str]] = {}
+        for e in self.errors:
+            out.setdefault(e.field or "__all__", []).append(e.message)
+        return out
+
     @classmethod
     def one(cls, field_name: str | None, code: str, message: str) -> InvalidInput:
         return cls([FieldError(field_name, code, message)])

@@ -110,6 +110,9 @@ class _Checked:
     temperature: Decimal | None
     contact_history: bool
     contact_detail: str
+    # From the ID number (resident ID cards carry them).
+    birth_date: dt.date | None = None
+    sex: str = "unknown"
 
 
 def _text(errors: list[FieldError], name: str, value: Any, limit: int, *, required: bool) -> str:
@@ -181,9 +184,12 @@ def check_declaration(d: Declaration) -> _Checked:
     """Every field checked; raises InvalidInput with every bad field at once."""
     errors: list[FieldError] = []
     id_type, id_number = d.id_type, d.id_number
+    birth_date: dt.date | None = None
+    sex = "unknown"
     try:
         identity = check_identity(d.id_type, d.id_number)
         id_type, id_number = identity.id_type, identity.id_number
+        birth_date, sex = identity.birth_date, identity.sex
     except InvalidInput as exc:
         errors.extend(exc.errors)
     name = _text(errors, "name", d.name, 60, required=True)
@@ -259,6 +265,8 @@ def check_declaration(d: Declaration) -> _Checked:
         temperature=temperature,
         contact_history=bool(d.contact_history),
         contact_detail=contact_detail,
+        birth_date=birth_date,
+        sex=sex,
     )
 
 
@@ -277,13 +285,12 @@ def _check_key(submission_key: str) -> str:
     return key
 
 
-def _json_of(c: _Checked, birth_date: dt.date | None, sex: str) -> dict[str, Any]:
+def _json_of(c: _Checked) -> dict[str, Any]:
     """The checked declaration as JSON (what the intake queue keeps)."""
     data = dict(c.__dict__)
     data["arrival_date"] = c.arrival_date.isoformat()
     data["temperature"] = str(c.temperature) if c.temperature is not None else None
-    data["birth_date"] = birth_date.isoformat() if birth_date else None
-    data["sex"] = sex
+    data["birth_date"] = c.birth_date.isoformat() if c.birth_date else None
     return data
 
 
@@ -314,7 +321,6 @@ def accept_registration(
         raise
     if channel not in Channel.values:
         raise InvalidInput.one("channel", "invalid", _("Unknown channel."))
-    identity = check_identity(c.id_type, c.id_number)
     actor_id, actor_label = audit.describe_actor(actor)
     ctx = context.current()
     intake = RegistrationIntake(
@@ -326,7 +332,7 @@ def accept_registration(
         actor_label=actor_label[:150],
         origin_ip=ctx.ip[:45],
         origin_channel=ctx.channel[:10],
-        declaration=_json_of(c, identity.birth_date, identity.sex),
+        declaration=_json_of(c),
         language=language[:10],
     )
     try:
@@ -386,7 +392,6 @@ def accept_registrations(
         results.append((None, False, None))
         if key in fresh:
             continue
-        identity = check_identity(c.id_type, c.id_number)
         fresh[key] = RegistrationIntake(
             receipt_code=_receipt_code(),
             submission_key=key,
@@ -396,7 +401,7 @@ def accept_registrations(
             actor_label=actor_label[:150],
             origin_ip=ctx.ip[:45],
             origin_channel=ctx.channel[:10],
-            declaration=_json_of(c, identity.birth_date, identity.sex),
+            declaration=_json_of(c),
         )
     before = set(
         RegistrationIntake.objects.filter(submission_key__in=list(fresh)).values_list(

@@ -26,13 +26,6 @@ from gridguard.health.services import observation as services
 PAGE_SIZE = 50
 
 
-def _errors(exc: InvalidInput) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for e in exc.errors:
-        out.setdefault(e.field or "__all__", []).append(e.message)
-    return out
-
-
 def _order(request: HttpRequest, pk: int) -> ObservationOrder:
     try:
         return selectors.order_for(request.user, pk)
@@ -123,7 +116,7 @@ def _act(request: HttpRequest, pk: int, action: Any, done: str) -> HttpResponse:
     except OutOfScope as exc:
         raise Http404 from exc
     except InvalidInput as exc:
-        return _detail(request, selectors.order_for(request.user, pk), _errors(exc), status=422)
+        return _detail(request, selectors.order_for(request.user, pk), exc.by_field(), status=422)
     messages.success(request, done)
     return redirect("observation:detail", pk=pk)
 
@@ -265,7 +258,7 @@ def start(request: HttpRequest) -> HttpResponse:
                     reason=values["reason"],
                 )
             except InvalidInput as exc:
-                errors = _errors(exc)
+                errors = exc.by_field()
             except (NotPermitted, OutOfScope) as exc:
                 raise PermissionDenied from exc
             else:
@@ -437,7 +430,7 @@ def _my_action(request: HttpRequest, action: Any, done: str) -> HttpResponse:
     except (NotPermitted, OutOfScope) as exc:
         raise PermissionDenied from exc
     except InvalidInput as exc:
-        return _me(request, _errors(exc), status=422)
+        return _me(request, exc.by_field(), status=422)
     messages.success(request, done)
     return redirect("observation:me")
 

@@ -37,13 +37,6 @@ PURCHASE_FIELDS = (
 )
 
 
-def _errors_by_field(exc: InvalidInput) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for e in exc.errors:
-        out.setdefault(e.field or "__all__", []).append(e.message)
-    return out
-
-
 def _pharmacy(request: HttpRequest, permission: str) -> tuple[Area, list[Area]]:
     """The pharmacy this page works on (`?p=<code>` or the POSTed `pharmacy`), and all the
     user's pharmacies; PermissionDenied when they have none."""
@@ -106,7 +99,7 @@ def register(request: HttpRequest) -> HttpResponse:
         purchase = services.register_purchase(request.user, pharmacy, submission_key=key, **values)
     except InvalidInput as exc:
         context = _home_context(request, pharmacy, mine)
-        context.update(values=values, errors=_errors_by_field(exc), submission_key=key)
+        context.update(values=values, errors=exc.by_field(), submission_key=key)
         return render(request, "health/pharmacy/home.html", context, status=400)
     messages.success(
         request,
@@ -125,7 +118,7 @@ def pickup(request: HttpRequest) -> HttpResponse:
         r = services.pickup(request.user, code)
     except InvalidInput as exc:
         context = _home_context(request, pharmacy, mine)
-        context.update(pickup_errors=_errors_by_field(exc), pickup_code=code)
+        context.update(pickup_errors=exc.by_field(), pickup_code=code)
         return render(request, "health/pharmacy/home.html", context, status=400)
     except NotPermitted as exc:
         raise PermissionDenied from exc
@@ -154,7 +147,7 @@ def outlet(request: HttpRequest) -> HttpResponse:
         try:
             services.set_outlet(request.user, pharmacy, **values)
         except InvalidInput as exc:
-            errors = _errors_by_field(exc)
+            errors = exc.by_field()
         else:
             messages.success(request, _("Saved."))
             return redirect(f"{reverse('pharmacy:outlet')}?p={pharmacy.code}")
@@ -276,7 +269,7 @@ def reserve(request: HttpRequest) -> HttpResponse:
         r = services.reserve_masks(request.user, person, chosen, day, values["quantity"], key)
     except InvalidInput as exc:
         context = _masks_context(request)
-        context.update(values=values, errors=_errors_by_field(exc), submission_key=key)
+        context.update(values=values, errors=exc.by_field(), submission_key=key)
         return render(request, "health/pharmacy/masks.html", context, status=400)
     messages.success(
         request,

@@ -51,13 +51,6 @@ def _form_rate(group: str, request: HttpRequest) -> str:
     return str(settings.TRAVELLER_FORM_RATE)
 
 
-def _errors_by_field(exc: InvalidInput) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for e in exc.errors:
-        out.setdefault(e.field or "__all__", []).append(e.message)
-    return out
-
-
 @ratelimit(key="ip", rate=_form_rate, method="POST", block=True)
 def register(request: HttpRequest) -> HttpResponse:
     """The public traveller form (no login, phone-first, Chinese and English)."""
@@ -76,7 +69,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 language=get_language() or "",
             )
         except InvalidInput as exc:
-            errors = _errors_by_field(exc)
+            errors = exc.by_field()
         else:
             request.session["gg_receipts"] = [
                 *request.session.get("gg_receipts", [])[-9:],
