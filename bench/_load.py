@@ -24,6 +24,8 @@ Request = tuple[str, str, dict[str, str], bytes]
 class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
+    # When each answer came, in seconds from the start of the measured period.
+    finished_s: list[float] = field(default_factory=list)
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
@@ -80,11 +82,21 @@ async def _client(
     deadline: float,
     result: LoadResult,
     record_from: float,
+    schedule: Callable[[int], float] | None = None,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
             i = next(counter)
+            due = None
+            if schedule is not None:
+                # Open loop: request i is due at its scheduled time whether or not earlier
+                # answers have come; its latency counts from then, waiting included.
+                due = schedule(i)
+                if due >= deadline:
+                    break
+                if (pause := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(pause)
             method, path, headers, body = make(i)
             head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
             head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -100,9 +112,12 @@ async def _client(
                 reader, writer = await asyncio.open_connection(host, port)
                 continue
             t1 = time.perf_counter()
+            if due is not None:
+                t0 = min(t0, due)
             if t0 >= record_from:
                 result.statuses[status] += 1
                 result.latencies_ms.append((t1 - t0) * 1000)
+                result.finished_s.append(t1 - record_from)
                 if status >= 400 and len(result.errors) < 5:
                     result.errors.append(f"{status}: {payload[:300]!r}")
     finally:
@@ -117,8 +132,15 @@ def run_load(
     clients: int = 32,
     seconds: float = 10.0,
     warmup: float = 1.0,
+    rate: float | None = None,
 ) -> LoadResult:
-    """Drive the server with `clients` keep-alive connections for `seconds` (after `warmup`)."""
+    """Drive the server with `clients` keep-alive connections for `seconds` (after `warmup`).
+
+    Without `rate`, each connection sends its next request as soon as the last is answered
+    (closed loop: the server's most). With `rate`, requests are due at that many per second
+    whatever the answers (open loop, as independent devices send), and each latency counts
+    from when its request was due, so a server that falls behind shows it in the tail.
+    """
     result = LoadResult()
     counter = itertools.count()
 
@@ -126,9 +148,10 @@ def run_load(
         start = time.perf_counter()
         record_from = start + warmup
         deadline = record_from + seconds
+        schedule = None if rate is None else (lambda i: start + i / rate)
         await asyncio.gather(
             *[
-                _client(host, port, counter, make, deadline, result, record_from)
+                _client(host, port, counter, make, deadline, result, record_from, schedule)
                 for _ in range(clients)
             ]
         )

@@ -390,3 +390,36 @@ def test_token_cannot_manage_tokens(city: City) -> None:
     assert response.status_code == 403
     assert response.json()["errors"][0]["code"] == "forbidden"
     assert ApiToken.objects.count() == 1
+
+
+def test_a_revocation_in_another_process_takes_effect_within_the_cache_time(
+    city: City, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """Each server process trusts a checked token row for TOKEN_CACHE_SECONDS (decision 0006):
+    a revocation written by another process (here: straight to the table) stops the token
+    once that time has passed, and not before."""
+    settings.TOKEN_CACHE_SECONDS = 5
+    token, secret = _issue(city)
+    now = [1000.0]
+    monkeypatch.setattr(accounts.time, "monotonic", lambda: now[0])
+    assert Client().get(ME, **_bearer(secret)).status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=clock.now())
+    now[0] += 4.0
+    assert Client().get(ME, **_bearer(secret)).status_code == 200
+    now[0] += 1.5
+    assert Client().get(ME, **_bearer(secret)).status_code == 401
+
+
+def test_without_a_cache_time_every_request_reads_the_token(city: City, settings: Any) -> None:
+    settings.TOKEN_CACHE_SECONDS = 0
+    token, secret = _issue(city)
+    assert Client().get(ME, **_bearer(secret)).status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=clock.now())
+    assert Client().get(ME, **_bearer(secret)).status_code == 401
+
+
+def test_a_cached_token_still_checks_the_secret(city: City) -> None:
+    _token, secret = _issue(city)
+    assert Client().get(ME, **_bearer(secret)).status_code == 200
+    wrong = secret[:-4] + ("AAAA" if not secret.endswith("AAAA") else "BBBB")
+    assert Client().get(ME, **_bearer(wrong)).status_code == 401

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,7 +22,7 @@ from gridguard.accounts.models import (
     hash_secret,
 )
 from gridguard.accounts.roles import Role
-from gridguard.core import audit, clock
+from gridguard.core import audit, clock, leansql
 from gridguard.core.errors import FieldError, InvalidInput, NotPermitted
 from gridguard.core.scoping import require_in_scope
 from gridguard.territory.models import Area
@@ -144,7 +146,8 @@ def issue_token(
 
 
 def revoke_token(actor: Any, token: ApiToken) -> ApiToken:
-    """Revoke a token at once; devices using it get 401 from the next request on."""
+    """Revoke a token: devices using it get 401 from their next request to this process, and
+    within `settings.TOKEN_CACHE_SECONDS` from every other server process."""
     require_in_scope(actor, token.area)
     if not actor.can_at("tokens.manage", token.area.path):
         raise NotPermitted()
@@ -153,24 +156,58 @@ def revoke_token(actor: Any, token: ApiToken) -> ApiToken:
             token.revoked_at = clock.now()
             token.save(update_fields=["revoked_at"])
         audit.record(actor, "accounts.token.revoke", token)
+    forget_checked_token(token.key_id)
     return token
 
 
+# key id → (read at, token): checked tokens this process trusts for TOKEN_CACHE_SECONDS.
+_checked_tokens: dict[str, tuple[float, ApiToken]] = {}
+
+
+def _token_row(key_id: str) -> ApiToken | None:
+    """The token with this key id, from this process's cache if read recently enough."""
+    ttl = settings.TOKEN_CACHE_SECONDS
+    now = time.monotonic()
+    cached = _checked_tokens.get(key_id)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    # One prepared SELECT (a gate scans many times a second): no ORM compiling.
+    token = leansql.get_with_related(ApiToken, "area", "key_id", key_id)
+    if token is None:
+        _checked_tokens.pop(key_id, None)
+    elif ttl > 0:
+        if len(_checked_tokens) > 10_000:
+            _checked_tokens.clear()
+        _checked_tokens[key_id] = (now, token)
+    return token
+
+
+def forget_checked_token(key_id: str) -> None:
+    """Make this process read the token again on its next use (after a revocation)."""
+    _checked_tokens.pop(key_id, None)
+
+
 def authenticate_token(raw: str) -> ApiToken | None:
-    """The usable token matching `gg_<key id>_<secret>`, or None."""
+    """The usable token matching `gg_<key id>_<secret>`, or None.
+
+    Each request's secret is checked against the stored hash; the row itself is kept for
+    `settings.TOKEN_CACHE_SECONDS`, so a revocation made in another server process takes effect
+    within that time (decision 0006).
+    """
     if not raw.startswith(TOKEN_PREFIX):
         return None
     key_id, _sep, secret = raw[len(TOKEN_PREFIX) :].partition("_")
     if not key_id or not secret:
         return None
-    token = ApiToken.objects.select_related("area").filter(key_id=key_id).first()
+    token = _token_row(key_id)
     if token is None or not secrets.compare_digest(token.secret_hash, hash_secret(secret)):
         return None
-    if not token.usable():
-        return None
     now = clock.now()
+    if not token.usable(now):
+        return None
     # Record use at most once a minute: a scanner sends many requests a second.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
 

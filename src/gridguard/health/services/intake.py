@@ -36,7 +36,7 @@ from gridguard.territory.address_match import place_address
 from gridguard.territory.models import Area
 
 log = logging.getLogger(__name__)
-BATCH = 500
+BATCH = 200
 FOLLOW_UP_DUE = dt.timedelta(hours=24)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from gridguard.core import audit, clock, context
+from gridguard.core import audit, clock, context, leansql
 from gridguard.core.errors import FieldError, InvalidInput
 from gridguard.core.scoping import require_in_scope
 from gridguard.health import travel
@@ -338,11 +338,12 @@ def accept_registration(
     try:
         # No pre-check for the key: the unique constraint decides, in one round trip. Inside a
         # caller's transaction a savepoint keeps a duplicate from breaking it.
+        # One precompiled INSERT: this is the whole cost of a checkpoint's request.
         if connection.in_atomic_block:
             with transaction.atomic():
-                intake.save(force_insert=True)
+                leansql.insert(intake)
         else:
-            intake.save(force_insert=True)
+            leansql.insert(intake)
     except IntegrityError:
         # The same submission from a concurrent retry won the race: it is the registration.
         existing = RegistrationIntake.objects.filter(submission_key=key).first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from typing import Any
@@ -18,6 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="run every job once and stop")
         parser.add_argument("--tick", type=float, default=0.2, help="seconds between checks")
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=10,
+            help="lower the worker's CPU priority by this much (0 keeps it)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         names = ", ".join(j.name for j in jobs.registered()) or "none"
@@ -26,6 +33,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"{name}: {n}")
             return
         self.stdout.write(f"worker: running {names} (Ctrl-C stops)")
+        if opts["nice"] > 0:
+            # Placing queued work can wait a moment; answering a checkpoint or a gate cannot.
+            # On a machine shared with the server, the server's threads go first.
+            os.nice(opts["nice"])
         stopping = False
 
         def stop(*_a: Any) -> None:

@@ -1,0 +1,67 @@
+"""The precompiled one-row SQL of the hot device paths gives what the ORM gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from gridguard.accounts.models import ApiToken
+from gridguard.accounts.services import issue_token
+from gridguard.core import clock, leansql
+from gridguard.core.scoping import SYSTEM
+from gridguard.health.models import RegistrationIntake
+from tests.conftest import City
+
+
+def _intake(key: str, code: str) -> RegistrationIntake:
+    return RegistrationIntake(
+        receipt_code=code,
+        submission_key=key,
+        channel="checkpoint_device",
+        actor_label="device",
+        declaration={"name": "王芳", "temperature": "36.6", "symptoms": ["cough"]},
+    )
+
+
+def test_insert_writes_the_row_the_orm_reads_back(city: City) -> None:
+    intake = _intake("k-1", "ABCDEFGHJK")
+    leansql.insert(intake)
+    assert intake.pk is not None and not intake._state.adding
+    again = RegistrationIntake.objects.get(pk=intake.pk)
+    assert again.declaration == {"name": "王芳", "temperature": "36.6", "symptoms": ["cough"]}
+    assert again.submission_key == "k-1"
+    # The field default (clock.now) was applied, as save() would.
+    assert abs(again.received_at - clock.now()) < dt.timedelta(minutes=1)
+    assert again.processed_at is None
+
+
+def test_insert_breaks_a_unique_constraint_like_save(city: City) -> None:
+    leansql.insert(_intake("same", "ABCDEFGHJK"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        leansql.insert(_intake("same", "ZYXWVUTSRQ"))
+    assert RegistrationIntake.objects.filter(submission_key="same").count() == 1
+
+
+def test_get_with_related_equals_select_related(city: City) -> None:
+    area = city["street_a"]
+    area.latitude = Decimal("31.230416")
+    area.boundary = {"type": "Point", "coordinates": [121.47, 31.23]}
+    area.save()
+    token, _secret = issue_token(SYSTEM, name="gate", purpose="gate_scanner", area=area)
+    lean = leansql.get_with_related(ApiToken, "area", "key_id", token.key_id)
+    orm = ApiToken.objects.select_related("area").get(key_id=token.key_id)
+    assert lean is not None
+    for field in ApiToken._meta.concrete_fields:
+        assert getattr(lean, field.attname) == getattr(orm, field.attname), field.name
+    for field in type(area)._meta.concrete_fields:
+        assert getattr(lean.area, field.attname) == getattr(orm.area, field.attname), field.name
+    assert isinstance(lean.created_at, dt.datetime) and lean.created_at.tzinfo is not None
+    assert lean.area.latitude == Decimal("31.230416")
+    assert lean.area.boundary == {"type": "Point", "coordinates": [121.47, 31.23]}
+
+
+def test_get_with_related_of_no_row_is_none(city: City) -> None:
+    assert leansql.get_with_related(ApiToken, "area", "key_id", "nosuchkey") is None
