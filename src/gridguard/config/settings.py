@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "gridguard.accounts",
     "gridguard.people",
     "gridguard.health",
+    "gridguard.access",
     "gridguard.demo",
 ]
 
@@ -155,6 +156,10 @@ AXES_VERBOSE = False
 LOGIN_RATE = os.environ.get("GRIDGUARD_LOGIN_RATE", "30/m")
 # The public traveller form and receipt lookup, per address (a checkpoint may share one).
 TRAVELLER_FORM_RATE = os.environ.get("GRIDGUARD_TRAVELLER_FORM_RATE", "60/m")
+# How long a server process trusts a device token it has checked before reading it again: a
+# token revoked or expired in another process stops working within this many seconds (at once
+# in the process that revoked it). Each read is a database round trip on every scan.
+TOKEN_CACHE_SECONDS = float(os.environ.get("GRIDGUARD_TOKEN_CACHE_SECONDS", 5))
 RATELIMIT_VIEW = "gridguard.accounts.views.rate_limited"
 
 if os.environ.get("REDIS_URL"):
