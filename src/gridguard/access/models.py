@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gridguard.core import clock
-from gridguard.core.scoping import AreaScoped, ScopedQuerySet
+from gridguard.core.scoping import AreaScoped
 
 
 class SigningKey(AreaScoped):
@@ -61,10 +61,6 @@ class PassStatus(models.TextChoices):
     REVOKED = "revoked", _("Revoked")
 
 
-class EntryPassQuerySet(ScopedQuerySet["EntryPass"]):
-    pass
-
-
 class EntryPass(AreaScoped):
     """An entry pass (出入证) for one compound (`area`), or some of its gates."""
 
@@ -93,8 +89,6 @@ class EntryPass(AreaScoped):
     revoked_by = models.CharField(max_length=150, blank=True)
     revoke_reason = models.CharField(max_length=255, blank=True)
 
-    objects = EntryPassQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("entry pass")
         verbose_name_plural = _("entry passes")
@@ -120,10 +114,6 @@ class Verdict(models.TextChoices):
     FEVER = "fever", _("Fever")
 
 
-class GateEventQuerySet(ScopedQuerySet["GateEvent"]):
-    pass
-
-
 class GateEvent(AreaScoped):
     """One scan at a gate (`area`): its verdict, the temperature taken, and when.
 
@@ -147,8 +137,6 @@ class GateEvent(AreaScoped):
     offline = models.BooleanField(default=False)
     recorded_by = models.CharField(max_length=150, blank=True)
     flagged = models.CharField(max_length=32, blank=True)
-
-    objects = GateEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("gate event")
