@@ -29,6 +29,7 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
@@ -36,7 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import base45  # noqa: E402
 import cbor2  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: E402
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from gridguard.access import credential as cred  # noqa: E402
 
@@ -56,7 +60,9 @@ def area_code(rng: random.Random, length: int) -> str:
 
 def make_passes(
     n: int, rng: random.Random
-) -> tuple[list[tuple[str, str, str | None]], cred.TrustList, list[tuple[object, bytes, bytes]]]:
+) -> tuple[
+    list[tuple[str, str, str | None]], cred.TrustList, list[tuple[Ed25519PublicKey, bytes, bytes]]
+]:
     """``n`` signed passes as (text, compound, gate to scan at), the trust list, and the
     raw (public key, signature, Sig_structure) triples for the reference."""
     private = [Ed25519PrivateKey.generate() for _ in range(KEYS)]
@@ -65,7 +71,7 @@ def make_passes(
     for key, street in zip(private, streets, strict=True):
         trust.add(key.public_key(), street)
     passes: list[tuple[str, str, str | None]] = []
-    raw: list[tuple[object, bytes, bytes]] = []
+    raw: list[tuple[Ed25519PublicKey, bytes, bytes]] = []
     for i in range(n):
         k = i % KEYS
         compound = streets[k] + area_code(rng, rng.randint(0, 8))
@@ -115,7 +121,7 @@ def main() -> None:
     def run_raw() -> float:
         t = time.perf_counter()
         for key, signature, message in raw:
-            key.verify(signature, message)  # type: ignore[attr-defined]
+            key.verify(signature, message)
         return time.perf_counter() - t
 
     verdicts = [
@@ -129,7 +135,7 @@ def main() -> None:
     coses = [zlib.decompress(c) for c in compressed]
     payloads = [cbor2.loads(c).value[2] for c in coses]
 
-    def step(fn: Callable[[object], object], items: list) -> Callable[[], float]:
+    def step(fn: Callable[[Any], object], items: list[Any]) -> Callable[[], float]:
         def timed() -> float:
             t = time.perf_counter()
             for item in items:
@@ -138,19 +144,18 @@ def main() -> None:
 
         return timed
 
-    def inflate(data: object) -> object:
-        return zlib.decompressobj().decompress(data, cred.MAX_INFLATED)  # type: ignore[arg-type]
+    def inflate(data: bytes) -> bytes:
+        return zlib.decompressobj().decompress(data, cred.MAX_INFLATED)
 
-    def cbor_claims(cose: object) -> object:
-        cbor2.loads(cose)  # type: ignore[arg-type]
-        return None
+    def cbor_cose(cose: bytes) -> object:
+        return cbor2.loads(cose)
 
     steps = {
-        "base45": step(cred._b45, bodies),  # type: ignore[arg-type]
-        "base45 package": step(base45.b45decode, bodies[: n // 10]),  # type: ignore[arg-type]
+        "base45": step(cred._b45, bodies),
+        "base45 package": step(base45.b45decode, bodies[: n // 10]),
         "zlib": step(inflate, compressed),
-        "CBOR COSE": step(cbor_claims, coses),
-        "CBOR claims": step(lambda p: cred._claims_from_map(cbor2.loads(p)), payloads),  # type: ignore[arg-type]
+        "CBOR COSE": step(cbor_cose, coses),
+        "CBOR claims": step(lambda p: cred._claims_from_map(cbor2.loads(p)), payloads),
     }
 
     t_verify = t_raw = float("inf")

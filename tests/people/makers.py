@@ -6,6 +6,8 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
+from gridguard.access.models import EntryPass, GateEvent
+from gridguard.core import clock
 from gridguard.health.models import HealthCode, HealthCodeChange
 from gridguard.health.models.pharmacy import FeverMedicinePurchase, MaskOutlet, MaskReservation
 from gridguard.people.models import KeyPersonFlag, Person
@@ -67,4 +69,16 @@ def one_of_each(p: Person, city: object) -> dict[str, int]:
         "health.travellerregistration": factories.registration(p, area).pk,
         "health.followuptask": factories.followup(p, area).pk,
     }
+    entry_pass = EntryPass.objects.create(
+        area=area,
+        person=p,
+        kind="resident",
+        pass_id=f"T{p.pk:09d}",
+        valid_from=clock.now(),
+        valid_until=clock.now() + dt.timedelta(days=1),
+    )
+    rows["access.entrypass"] = entry_pass.pk
+    rows["access.gateevent"] = GateEvent.objects.create(
+        area=area, person=p, entry_pass=entry_pass, verdict="ok", scanned_at=clock.now()
+    ).pk
     return rows

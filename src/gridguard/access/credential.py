@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 __all__ = [
     "KINDS",
     "PREFIX",
+    "QR_CAPACITY",
     "REASONS",
     "PassClaims",
     "TrustList",
@@ -70,6 +71,7 @@ REASONS = (
     "wrong_gate",
 )
 
+QR_CAPACITY = 311  # alphanumeric characters in a QR code of version 10 at level M
 MAX_TEXT = 1024  # characters of input accepted at all
 MAX_INFLATED = 4096  # bytes of decompressed COSE accepted (decompression-bomb guard)
 MAX_PASS_ID = 16

@@ -126,7 +126,11 @@ class GateEvent(AreaScoped):
         EntryPass, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
     person = models.ForeignKey(
-        "people.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "people.Person",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gate_events",
     )
     verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices)
     temperature = models.DecimalField(
