@@ -81,6 +81,14 @@ def require_in_scope(actor: Any, area: Area) -> None:
         raise OutOfScope()
 
 
+def require_permission_at(actor: Any, permission: str, area: Area) -> None:
+    """OutOfScope unless the actor covers `area`; NotPermitted unless a role held over it
+    grants `permission`."""
+    require_in_scope(actor, area)
+    if not actor.can_at(permission, area.path):
+        raise NotPermitted()
+
+
 class ScopedQuerySet(models.QuerySet[_M]):
     """A queryset that knows which field holds the area path."""
 

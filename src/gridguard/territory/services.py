@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from gridguard.core import audit, clock
 from gridguard.core.errors import FieldError, InvalidInput, NotPermitted
-from gridguard.core.scoping import require_in_scope
+from gridguard.core.scoping import require_permission_at
 from gridguard.territory.kinds import code_problem_field
 from gridguard.territory.models import (
     RESPONSIBILITY_AREA_KINDS,
@@ -25,12 +25,6 @@ from gridguard.territory.models import (
 
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 MAX_SHIFT = dt.timedelta(hours=24)
-
-
-def _require(actor: Any, permission: str, area: Area) -> None:
-    require_in_scope(actor, area)
-    if not actor.can_at(permission, area.path):
-        raise NotPermitted()
 
 
 def validate_geojson_geometry(value: Any) -> str:
@@ -75,7 +69,7 @@ def create_area(
     if errors:
         raise InvalidInput(errors)
     if parent is not None:
-        _require(actor, "territory.edit", parent)
+        require_permission_at(actor, "territory.edit", parent)
     elif not actor.can_at("territory.edit", "/"):
         raise NotPermitted()
     with transaction.atomic():
@@ -118,7 +112,7 @@ def update_area(actor: Any, area: Area, **changes: Any) -> Area:
         raise InvalidInput.one("name", "required", _("A name is required."))
     if geo := validate_geojson_geometry(changes.get("boundary")):
         raise InvalidInput.one("boundary", "invalid", geo)
-    _require(actor, "territory.edit", area)
+    require_permission_at(actor, "territory.edit", area)
     with transaction.atomic():
         for k, v in changes.items():
             setattr(area, k, v)
@@ -164,7 +158,7 @@ def set_responsible(
         )
     if errors:
         raise InvalidInput(errors)
-    _require(actor, "responsibility.edit", area)
+    require_permission_at(actor, "responsibility.edit", area)
     start = since or clock.today()
     with transaction.atomic():
         current = Responsibility.objects.select_for_update().filter(
@@ -213,7 +207,7 @@ def plan_shift(
         errors.append(FieldError("ends_at", "too_long", _("A shift is at most 24 hours.")))
     if errors:
         raise InvalidInput(errors)
-    _require(actor, "duty.plan", area)
+    require_permission_at(actor, "duty.plan", area)
     if not user.can_at("duty.clock", area.path):
         raise InvalidInput.one(
             "user", "not_on_duty_role", _("This person has no duty role at this place.")

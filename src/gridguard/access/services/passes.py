@@ -14,8 +14,8 @@ from gridguard.access import credential
 from gridguard.access.models import EntryPass, PassKind, PassStatus
 from gridguard.access.services.keys import active_key, private_key
 from gridguard.core import audit, clock, masking
-from gridguard.core.errors import FieldError, InvalidInput, NotPermitted
-from gridguard.core.scoping import require_in_scope
+from gridguard.core.errors import FieldError, InvalidInput
+from gridguard.core.scoping import require_permission_at
 from gridguard.people.models import Person
 from gridguard.territory.kinds import AreaKind
 from gridguard.territory.models import Area
@@ -99,9 +99,7 @@ def issue_pass(
     reason: str = "",
 ) -> EntryPass:
     """Issue an active pass for `person` at `compound` (committee worker)."""
-    require_in_scope(actor, compound)
-    if not actor.can_at("passes.issue", compound.path):
-        raise NotPermitted()
+    require_permission_at(actor, "passes.issue", compound)
     gate_list = list(gates)
     _check(compound, kind, valid_from, valid_until, gate_list)
     _name, label = audit.describe_actor(actor)
@@ -127,9 +125,7 @@ def issue_pass(
 
 def revoke_pass(actor: Any, entry_pass: EntryPass, reason: str) -> EntryPass:
     """Revoke a pass: scanners refuse it once they have the new revocation list."""
-    require_in_scope(actor, entry_pass.area)
-    if not actor.can_at("passes.issue", entry_pass.area.path):
-        raise NotPermitted()
+    require_permission_at(actor, "passes.issue", entry_pass.area)
     if not reason.strip():
         raise InvalidInput.one("reason", "required", _("Say why the pass is revoked."))
     _name, label = audit.describe_actor(actor)
