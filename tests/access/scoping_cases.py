@@ -6,7 +6,16 @@ import datetime as dt
 
 from django.db import models
 
-from gridguard.access.models import EntryPass, GateEvent, SigningKey
+from gridguard.access.models import (
+    Checkpoint,
+    CheckpointCheck,
+    EntryPass,
+    GateEvent,
+    GateVehicle,
+    GateVisitor,
+    SigningKey,
+    TraceBack,
+)
 from gridguard.access.services.keys import active_key
 from gridguard.access.services.passes import issue_pass
 from gridguard.core import clock
@@ -43,14 +52,63 @@ def _event(city: City, side: str) -> GateEvent:
     )
 
 
+def _visitor(city: City, side: str) -> GateVisitor:
+    return GateVisitor.objects.create(
+        area=city[f"gate_{side}1"], name="访客", phone="13800000000", purpose="探亲"
+    )
+
+
+def _vehicle(city: City, side: str) -> GateVehicle:
+    return GateVehicle.objects.create(
+        area=city[f"gate_{side}1"], plate="沪A12345", driver_name="司机"
+    )
+
+
+def _checkpoint(city: City, side: str) -> Checkpoint:
+    return Checkpoint.objects.create(
+        area=city[f"street_{side}"],
+        code=f"CP-{side}-{Checkpoint.objects.count()}",
+        name="道口",
+        kind="road",
+    )
+
+
+def _check(city: City, side: str) -> CheckpointCheck:
+    checkpoint = _checkpoint(city, side)
+    return CheckpointCheck.objects.create(
+        area=checkpoint.area, checkpoint=checkpoint, plate="沪A12345", passengers=2
+    )
+
+
+def _traceback(city: City, side: str) -> TraceBack:
+    compound = city[f"compound_{side}1"]
+    return TraceBack.objects.create(
+        area=compound,
+        person=factories.person(compound),
+        window_start=clock.now() - dt.timedelta(days=1),
+        window_end=clock.now(),
+        reason="test",
+    )
+
+
 ROW_MAKERS: dict[type[models.Model], object] = {
     SigningKey: _key,
     EntryPass: _pass,
     GateEvent: _event,
+    GateVisitor: _visitor,
+    GateVehicle: _vehicle,
+    Checkpoint: _checkpoint,
+    CheckpointCheck: _check,
+    TraceBack: _traceback,
 }
 
 READERS: dict[type[models.Model], list[Reader]] = {
     SigningKey: [ADMIN],
     EntryPass: [ADMIN],
     GateEvent: [ADMIN],
+    GateVisitor: [ADMIN],
+    GateVehicle: [ADMIN],
+    Checkpoint: [ADMIN],
+    CheckpointCheck: [ADMIN],
+    TraceBack: [ADMIN],
 }

@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
-from gridguard.access.models import EntryPass, GateEvent
+from gridguard.access.models import EntryPass, GateEvent, GateVisitor, TraceBack
 from gridguard.core import clock
 from gridguard.health.models import HealthCode, HealthCodeChange
 from gridguard.health.models.pharmacy import FeverMedicinePurchase, MaskOutlet, MaskReservation
@@ -80,5 +80,15 @@ def one_of_each(p: Person, city: object) -> dict[str, int]:
     rows["access.entrypass"] = entry_pass.pk
     rows["access.gateevent"] = GateEvent.objects.create(
         area=area, person=p, entry_pass=entry_pass, verdict="ok", scanned_at=clock.now()
+    ).pk
+    rows["access.gatevisitor"] = GateVisitor.objects.create(
+        area=area, name="访客", phone="13800000000", person=p, host_person=p, purpose="探亲"
+    ).pk
+    rows["access.traceback"] = TraceBack.objects.create(
+        area=area,
+        person=p,
+        window_start=clock.now() - dt.timedelta(days=1),
+        window_end=clock.now(),
+        reason="test",
     ).pk
     return rows

@@ -106,13 +106,13 @@ class TokenPurpose(models.TextChoices):
 
 # What a token of each purpose may do (on top of reading its area's territory).
 TOKEN_PERMISSIONS: dict[str, set[str]] = {
-    TokenPurpose.GATE_SCANNER: {"territory.view", "duty.view", "access.scan", "healthcode.view"},
+    TokenPurpose.GATE_SCANNER: {"territory.view", "duty.view", "gate.scan", "healthcode.view"},
     TokenPurpose.CAMERA: {"territory.view", "command.camera"},
     TokenPurpose.HOTLINE_CONNECTOR: {"territory.view", "tickets.intake"},
     TokenPurpose.WRISTBAND: {"territory.view", "observation.device_checkin"},
     TokenPurpose.CHECKPOINT_DEVICE: {
         "territory.view",
-        "access.checkpoint",
+        "checkpoint.record",
         "travellers.register",
     },
     TokenPurpose.INTEGRATION: {

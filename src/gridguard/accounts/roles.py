@@ -145,7 +145,28 @@ PERMISSIONS: dict[str, set[Role]] = {
     },
     "passes.issue": {R.COMMITTEE_WORKER},
     "passes.keys": {R.SYSTEM_ADMIN},
+    "passes.request": {R.RESIDENT},
     "gate.scan": {R.GATE_VOLUNTEER, R.COMMITTEE_WORKER, R.GRID_WORKER},
+    "gate.view": {
+        R.GATE_VOLUNTEER,
+        R.COMMITTEE_WORKER,
+        R.GRID_WORKER,
+        R.COMMAND_OPERATOR,
+        R.SYSTEM_ADMIN,
+    },
+    # Checkpoints (A3): volunteers and officials on duty record; the street and the centre read.
+    "checkpoint.record": {R.GATE_VOLUNTEER, R.GRID_WORKER, R.COMMITTEE_WORKER},
+    "checkpoint.view": {
+        R.GATE_VOLUNTEER,
+        R.GRID_WORKER,
+        R.COMMITTEE_WORKER,
+        R.HEALTH_WORKER,
+        R.COMMAND_OPERATOR,
+        R.SYSTEM_ADMIN,
+    },
+    "checkpoint.manage": {R.COMMAND_OPERATOR, R.SYSTEM_ADMIN},
+    # Trace-back (A4): who was near a case; always with a reason, always audited.
+    "traceback.run": {R.HEALTH_WORKER, R.COMMAND_OPERATOR, R.COMMITTEE_WORKER},
     "audit.view": {R.SYSTEM_ADMIN},
     "accounts.manage": {R.SYSTEM_ADMIN},
     "tokens.manage": {R.SYSTEM_ADMIN},

@@ -166,6 +166,7 @@ class FollowUpKind(models.TextChoices):
     KEY_AREA_ARRIVAL = "key_area_arrival", _("Arrival from a key area")
     FEVER_MEDICINE = "fever_medicine", _("Fever medicine bought")
     SYMPTOMS_DECLARED = "symptoms_declared", _("Symptoms declared at registration")
+    TRACE_CONTACT = "trace_contact", _("Contact found by a trace-back")
 
 
 class FollowUpStatus(models.TextChoices):

@@ -1,13 +1,6 @@
-"""Access control records: street signing keys, entry passes, gate events (A1, A2).
-
-A pass is a signed credential (access/credential.py, decision 0007) carrying no ID number and
-no health data. Each street signs its passes with its own Ed25519 key; scanners verify them
-against the trust list of public keys and the revocation list, both served by the API.
-"""
+"""Street signing keys and entry passes (A1). Decision 0007."""
 
 from __future__ import annotations
-
-import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -96,60 +89,3 @@ class EntryPass(AreaScoped):
 
     def __str__(self) -> str:
         return self.pass_id
-
-
-class Verdict(models.TextChoices):
-    OK = "ok", _("Pass")
-    MALFORMED = "malformed", _("Not a GridGuard pass")
-    UNKNOWN_KEY = "unknown_key", _("Unknown signing key")
-    FORGED = "forged", _("Forged")
-    WRONG_ISSUER = "wrong_issuer", _("Signed by another street")
-    NOT_YET_VALID = "not_yet_valid", _("Not yet valid")
-    EXPIRED = "expired", _("Expired")
-    REVOKED = "revoked", _("Revoked")
-    WRONG_COMPOUND = "wrong_compound", _("Another compound")
-    WRONG_GATE = "wrong_gate", _("Not valid at this gate")
-    CODE_YELLOW = "code_yellow", _("Health code yellow")
-    CODE_RED = "code_red", _("Health code red")
-    FEVER = "fever", _("Fever")
-
-
-class GateEvent(AreaScoped):
-    """One scan at a gate (`area`): its verdict, the temperature taken, and when.
-
-    `event_id` is chosen by the scanner, so an upload sent twice is one event. `person` is
-    copied in from the pass for trace-back over millions of rows without joins.
-    """
-
-    event_id = models.UUIDField(unique=True, default=uuid.uuid4)
-    entry_pass = models.ForeignKey(
-        EntryPass, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
-    )
-    person = models.ForeignKey(
-        "people.Person",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="gate_events",
-    )
-    verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices)
-    temperature = models.DecimalField(
-        _("temperature"), max_digits=4, decimal_places=1, null=True, blank=True
-    )
-    scanned_at = models.DateTimeField(_("scanned at"))
-    received_at = models.DateTimeField(default=clock.now)
-    offline = models.BooleanField(default=False)
-    recorded_by = models.CharField(max_length=150, blank=True)
-    flagged = models.CharField(max_length=32, blank=True)
-
-    class Meta:
-        verbose_name = _("gate event")
-        verbose_name_plural = _("gate events")
-        indexes = [
-            models.Index(fields=["area", "scanned_at"]),
-            models.Index(fields=["person", "scanned_at"]),
-            models.Index(fields=["entry_pass", "scanned_at"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event_id}"
