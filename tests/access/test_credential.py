@@ -563,3 +563,22 @@ def test_a_padding_bit_flip_keeps_the_same_message() -> None:
     assert same_message(text)
     verdict = check(text)
     assert verdict.ok and verdict.claims == claims()
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "after_end", "reason"),
+    [
+        # A display credential (re-signed every 30 s on the phone): 30 s of grace, not 300.
+        (cred.DISPLAY_LIFETIME, cred.DISPLAY_SKEW - 1, "ok"),
+        (cred.DISPLAY_LIFETIME, cred.DISPLAY_SKEW, "expired"),
+        (60, 200, "expired"),
+        # A longer-lived credential (a printed card) keeps the scanner's full skew.
+        (cred.DISPLAY_LIFETIME + 1, 200, "ok"),
+        (cred.DISPLAY_LIFETIME + 1, 300, "expired"),
+    ],
+)
+def test_short_lived_display_credentials_get_little_grace(
+    lifetime: int, after_end: int, reason: str
+) -> None:
+    text = sign(claims(issued_at=NOW, not_before=NOW, expires_at=NOW + lifetime), KEY)
+    assert check(text, now=NOW + lifetime + after_end, skew=300).reason == reason

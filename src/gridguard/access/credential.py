@@ -42,6 +42,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 __all__ = [
+    "DISPLAY_LIFETIME",
+    "DISPLAY_SKEW",
     "KINDS",
     "PREFIX",
     "QR_CAPACITY",
@@ -77,6 +79,12 @@ MAX_INFLATED = 4096  # bytes of decompressed COSE accepted (decompression-bomb g
 MAX_PASS_ID = 16
 KID_LEN = 8
 ALG_EDDSA = -8
+# A phone shows its pass as a credential that lives DISPLAY_LIFETIME seconds and is re-signed
+# every 30 s, so that a screenshot stops working soon. Such short-lived credentials get at most
+# DISPLAY_SKEW seconds of clock tolerance past their expiry (scanners sync their clock with
+# the server when online), where a printed card gets the scanner's full `skew`.
+DISPLAY_LIFETIME = 120
+DISPLAY_SKEW = 30
 COSE_SIGN1_TAG = 18
 
 _ISS, _EXP, _NBF, _IAT, _PASS = 1, 4, 5, 6, -65537
@@ -477,6 +485,8 @@ def verify(
     Checks, in order: decoding and structure (``malformed``), the key id against ``trust``
     (``unknown_key``), the signature (``forged``), the key's street against the issuer
     (``wrong_issuer``), the validity window ``not_before - skew <= now < expires_at + skew``
+    (``DISPLAY_SKEW`` instead of a larger ``skew`` past the end of a short-lived display
+    credential, one whose ``expires_at - issued_at <= DISPLAY_LIFETIME``)
     (``not_yet_valid`` / ``expired``), ``revoked`` pass ids (pass a set: it is tested with
     ``in``), the ``compound`` and the ``gate`` being scanned at (a pass without gates admits
     at every gate of its compound).
@@ -500,7 +510,10 @@ def verify(
             )
         if now < claims.not_before - skew:
             return Verdict(False, "not_yet_valid", claims, f"valid from {claims.not_before}")
-        if now >= claims.expires_at + skew:
+        late = skew
+        if claims.expires_at - claims.issued_at <= DISPLAY_LIFETIME and skew > DISPLAY_SKEW:
+            late = DISPLAY_SKEW
+        if now >= claims.expires_at + late:
             return Verdict(False, "expired", claims, f"expired at {claims.expires_at}")
         if claims.pass_id in revoked:
             return Verdict(False, "revoked", claims, f"pass {claims.pass_id} revoked")

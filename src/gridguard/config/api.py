@@ -20,6 +20,11 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
+from gridguard.access.api.checkpoints import router as checkpoints_router  # noqa: E402
+from gridguard.access.api.gates import router as gates_router  # noqa: E402
+from gridguard.access.api.passes import router as passes_router  # noqa: E402
+from gridguard.access.api.scanning import router as scanning_router  # noqa: E402
+from gridguard.access.api.traceback import router as traceback_router  # noqa: E402
 from gridguard.accounts.api import router as accounts_router  # noqa: E402
 from gridguard.health.api.codes import router as codes_router  # noqa: E402
 from gridguard.health.api.observation import router as observation_router  # noqa: E402
@@ -39,3 +44,8 @@ api.add_router("/health/followups", followups_router)
 api.add_router("/health/observation", observation_router)
 api.add_router("/health/codes", codes_router)
 api.add_router("/health/pharmacy", pharmacy_router)
+api.add_router("/access", scanning_router)
+api.add_router("/access/passes", passes_router)
+api.add_router("/access/gates", gates_router)
+api.add_router("/access/checkpoints", checkpoints_router)
+api.add_router("/access/tracebacks", traceback_router)

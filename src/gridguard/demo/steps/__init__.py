@@ -1,10 +1,12 @@
 """The built-in demo steps. Importing a module registers its steps (see demo.registry)."""
 
 from gridguard.demo.steps import (
+    checkpoints,
     codes,
     duty,
     grid,
     logins,
+    passes,
     pharmacies,
     residents,
     responsibility,
@@ -13,10 +15,12 @@ from gridguard.demo.steps import (
 )
 
 __all__ = [
+    "checkpoints",
     "codes",
     "duty",
     "grid",
     "logins",
+    "passes",
     "pharmacies",
     "residents",
     "responsibility",

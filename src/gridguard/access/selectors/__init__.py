@@ -1,0 +1,1 @@
+"""Reads of access records, always scoped, one module per concept."""
