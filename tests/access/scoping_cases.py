@@ -65,12 +65,7 @@ def _vehicle(city: City, side: str) -> GateVehicle:
 
 
 def _checkpoint(city: City, side: str) -> Checkpoint:
-    return Checkpoint.objects.create(
-        area=city[f"street_{side}"],
-        code=f"CP-{side}-{Checkpoint.objects.count()}",
-        name="道口",
-        kind="road",
-    )
+    return Checkpoint.objects.get_or_create(area=city[f"checkpoint_{side}"], kind="road")[0]
 
 
 def _check(city: City, side: str) -> CheckpointCheck:

@@ -46,7 +46,7 @@ class GateVehicleAdmin(ReadOnlyScopedAdmin):
 @admin.register(m.Checkpoint)
 class CheckpointAdmin(ReadOnlyScopedAdmin):
     view_permission = "checkpoint.view"
-    list_display = ("code", "name", "kind", "area", "active")
+    list_display = ("area", "kind", "active")
     list_filter = ("kind", "active")
 
 

@@ -17,10 +17,10 @@ class CheckpointKind(models.TextChoices):
 
 
 class Checkpoint(AreaScoped):
-    """A checkpoint (道口/卡口) run by the street (or district) it stands in (`area`)."""
+    """What the checks need to know of a checkpoint (道口/卡口): `area` is its place in the
+    territory (kind "checkpoint", under the street that runs it), which gives it its code and
+    name."""
 
-    code = models.CharField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=8, choices=CheckpointKind.choices)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=clock.now)
@@ -28,9 +28,10 @@ class Checkpoint(AreaScoped):
     class Meta:
         verbose_name = _("checkpoint")
         verbose_name_plural = _("checkpoints")
+        constraints = [models.UniqueConstraint(fields=["area"], name="one_checkpoint_per_place")]
 
     def __str__(self) -> str:
-        return self.name
+        return str(self.area_id)
 
 
 class CheckOutcome(models.TextChoices):
