@@ -114,11 +114,13 @@ def reseed_reference_data() -> None:
 def build_city() -> City:
     """city > district > streets A and B > committees > compounds > gates and buildings."""
     # In-process caches outlive the rolled-back transaction of the previous test.
+    from gridguard.access.services.scanning import forget_cached as forget_scanner_caches
     from gridguard.health.travel import forget_key_regions
     from gridguard.territory.address_match import forget_index
 
     forget_key_regions()
     forget_index()
+    forget_scanner_caches()
     c = City()
     _area(c, "city", "3101", "上海市", "city", None)
     _area(c, "district", "310101", "黄浦区", "district", "city")

@@ -45,6 +45,16 @@ def test_insert_breaks_a_unique_constraint_like_save(city: City) -> None:
     assert RegistrationIntake.objects.filter(submission_key="same").count() == 1
 
 
+def test_insert_unless_exists_leaves_the_first_row_alone(city: City) -> None:
+    first = _intake("retry", "ABCDEFGHJK")
+    assert leansql.insert(first, unless_exists="submission_key") is True
+    again = _intake("retry", "ZYXWVUTSRQ")
+    assert leansql.insert(again, unless_exists="submission_key") is False
+    assert again.pk is None
+    rows = RegistrationIntake.objects.filter(submission_key="retry")
+    assert [r.receipt_code for r in rows] == ["ABCDEFGHJK"]
+
+
 def test_get_with_related_equals_select_related(city: City) -> None:
     area = city["street_a"]
     area.latitude = Decimal("31.230416")

@@ -160,6 +160,9 @@ TRAVELLER_FORM_RATE = os.environ.get("GRIDGUARD_TRAVELLER_FORM_RATE", "60/m")
 # token revoked or expired in another process stops working within this many seconds (at once
 # in the process that revoked it). Each read is a database round trip on every scan.
 TOKEN_CACHE_SECONDS = float(os.environ.get("GRIDGUARD_TOKEN_CACHE_SECONDS", 5))
+# A pass let in at one gate and then at another gate less than this many seconds later is
+# flagged (a lent pass or a copied QR). Decision 0008.
+TWO_GATES_SECONDS = float(os.environ.get("GRIDGUARD_TWO_GATES_SECONDS", 120))
 RATELIMIT_VIEW = "gridguard.accounts.views.rate_limited"
 
 if os.environ.get("REDIS_URL"):

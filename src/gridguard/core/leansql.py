@@ -23,7 +23,9 @@ def _qn(name: Any) -> str:
 
 
 @cache
-def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[Any, ...]]:
+def _insert_sql(
+    model: type[models.Model], vendor: str, unique: str | None = None
+) -> tuple[str, tuple[Any, ...]]:
     fields = tuple(
         f
         for f in model._meta.concrete_fields
@@ -32,24 +34,37 @@ def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[Any,
     columns = ", ".join(_qn(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     pk = _qn(model._meta.pk.column)
-    sql = f"INSERT INTO {_qn(model._meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {pk}"
+    conflict = ""
+    if unique is not None:
+        column = model._meta.get_field(unique).column  # type: ignore[union-attr]
+        conflict = f" ON CONFLICT ({_qn(column)}) DO NOTHING"
+    sql = (
+        f"INSERT INTO {_qn(model._meta.db_table)} ({columns}) VALUES ({marks})"
+        f"{conflict} RETURNING {pk}"
+    )
     return sql, fields
 
 
-def insert(instance: models.Model) -> None:
+def insert(instance: models.Model, *, unless_exists: str | None = None) -> bool:
     """INSERT `instance` as one statement and set its primary key (no signals are sent).
 
     Field defaults and conversions are those of `save()`: each field's `pre_save` and
-    `get_db_prep_save`. Raises IntegrityError like `save()` on a broken constraint.
+    `get_db_prep_save`. Raises IntegrityError like `save()` on a broken constraint, except
+    that with `unless_exists="<unique field>"` a row already holding that field's value is
+    left alone and False is returned (the instance keeps no primary key): the idempotent
+    write of a device that retries.
     """
-    sql, fields = _insert_sql(type(instance), connection.vendor)
+    sql, fields = _insert_sql(type(instance), connection.vendor, unless_exists)
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
+    if row is None:
+        return False
     instance.pk = row[0]
     instance._state.adding = False
     instance._state.db = connection.alias
+    return True
 
 
 def _converters(model: type[models.Model]) -> list[tuple[int, list[Any], Any]]:

@@ -107,6 +107,7 @@ def rotate_key(actor: Any, street: Area) -> SigningKey:
         audit.record(
             actor, "access.key.rotate", new, detail={"retired": old.kid, "active": new.kid}
         )
+    _forget_scanner_caches()
     return new
 
 
@@ -138,7 +139,16 @@ def withdraw_key(actor: Any, key: SigningKey, reason: str) -> SigningKey:
             key,
             detail={"reason": key.withdraw_reason, "passes_resigned": len(passes)},
         )
+    _forget_scanner_caches()
     return key
+
+
+def _forget_scanner_caches() -> None:
+    # This process's online scans see the change at once; other processes within
+    # scanning.CACHE_SECONDS.
+    from gridguard.access.services import scanning
+
+    scanning.forget_cached()
 
 
 def trusted_keys(at: dt.datetime | None = None) -> list[SigningKey]:
