@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 import tempfile
+from pathlib import Path
 from typing import Any
 
 
@@ -34,3 +38,45 @@ def throwaway_database(name: str) -> tuple[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
 
     return "sqlite", remove
+
+
+def pgbench_inserts(url: str, clients: int, seconds: int) -> float:
+    """pgbench's rate of one-row INSERT transactions on the same server and database."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_ref_insert")
+        conn.execute("CREATE TABLE bench_ref_insert (id bigserial primary key, v text)")
+    tmp = Path(tempfile.mkdtemp(prefix="gg-pgbench-"))
+    script = tmp / "insert.sql"
+    script.write_text("INSERT INTO bench_ref_insert (v) VALUES ('traveller');\n")
+    m = re.match(
+        r"postgres(?:ql)?://(?P<user>[^@/]+)@(?P<host>[^:/]+):?(?P<port>\d*)/(?P<db>.+)", url
+    )
+    assert m, url
+    cmd = [
+        shutil.which("pgbench") or "/usr/bin/pgbench",
+        "-n",
+        "-h",
+        m["host"],
+        "-p",
+        m["port"] or "5432",
+        "-U",
+        m["user"],
+        "-c",
+        str(clients),
+        "-j",
+        "2",
+        "-T",
+        str(seconds),
+        "-f",
+        str(script),
+        m["db"],
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    shutil.rmtree(tmp, ignore_errors=True)
+    tps = re.search(r"tps = ([\d.]+)", out)
+    assert tps, out
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE bench_ref_insert")
+    return float(tps.group(1))

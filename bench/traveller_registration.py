@@ -27,11 +27,7 @@ import datetime as dt
 import json
 import os
 import random
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -41,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _db import throwaway_database  # noqa: E402
+from _db import pgbench_inserts, throwaway_database  # noqa: E402
 from _load import run_load  # noqa: E402
 from _serve import free_port, start_server, start_worker, stop  # noqa: E402
 
@@ -138,48 +134,6 @@ def make_batches(secret: str, make: Any, per_car: int, offset: int) -> Any:
         return "POST", "/api/v1/health/registrations/batch", headers, body
 
     return batch
-
-
-def pgbench_inserts(url: str, clients: int, seconds: int) -> float:
-    """pgbench's rate of one-row INSERT transactions on the same server and database."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_ref_insert")
-        conn.execute("CREATE TABLE bench_ref_insert (id bigserial primary key, v text)")
-    tmp = Path(tempfile.mkdtemp(prefix="gg-pgbench-"))
-    script = tmp / "insert.sql"
-    script.write_text("INSERT INTO bench_ref_insert (v) VALUES ('traveller');\n")
-    m = re.match(
-        r"postgres(?:ql)?://(?P<user>[^@/]+)@(?P<host>[^:/]+):?(?P<port>\d*)/(?P<db>.+)", url
-    )
-    assert m, url
-    cmd = [
-        shutil.which("pgbench") or "/usr/bin/pgbench",
-        "-n",
-        "-h",
-        m["host"],
-        "-p",
-        m["port"] or "5432",
-        "-U",
-        m["user"],
-        "-c",
-        str(clients),
-        "-j",
-        "2",
-        "-T",
-        str(seconds),
-        "-f",
-        str(script),
-        m["db"],
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    shutil.rmtree(tmp, ignore_errors=True)
-    tps = re.search(r"tps = ([\d.]+)", out)
-    assert tps, out
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE bench_ref_insert")
-    return float(tps.group(1))
 
 
 def main() -> None:

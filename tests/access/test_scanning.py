@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from gridguard.access import credential
 from gridguard.access.models import EntryPass, GateEvent
-from gridguard.access.services import scanning
+from gridguard.access.services import scanning, uploads
 from gridguard.access.services.passes import issue_pass, revoke_pass
 from gridguard.accounts import services as accounts
 from gridguard.core import clock
@@ -375,7 +375,7 @@ def test_a_batch_with_bad_rows_keeps_the_good_ones_and_reports_the_bad(
 def test_upload_needs_events_and_caps_the_batch(city: City, volunteer: Client) -> None:
     r = _post(volunteer, "/events", {"events": []})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "events"
-    rows = [_event(city, None) for _ in range(scanning.MAX_BATCH + 1)]
+    rows = [_event(city, None) for _ in range(uploads.MAX_BATCH + 1)]
     r = _post(volunteer, "/events", {"events": rows})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "events"
     assert GateEvent.objects.count() == 0

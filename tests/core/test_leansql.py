@@ -55,6 +55,24 @@ def test_insert_unless_exists_leaves_the_first_row_alone(city: City) -> None:
     assert [r.receipt_code for r in rows] == ["ABCDEFGHJK"]
 
 
+def test_insert_together_writes_both_and_the_second_even_when_the_first_exists(
+    city: City,
+) -> None:
+    from gridguard.core.models import AuditInbox
+
+    def inbox() -> AuditInbox:
+        return AuditInbox(at=clock.now(), action="read", object_type="people.person")
+
+    first, row = _intake("pair", "ABCDEFGHJK"), inbox()
+    assert leansql.insert_together(first, row, unless_exists="submission_key") is True
+    assert first.pk is not None and row.pk is not None
+    again, row2 = _intake("pair", "ZYXWVUTSRQ"), inbox()
+    assert leansql.insert_together(again, row2, unless_exists="submission_key") is False
+    assert again.pk is None and row2.pk is not None
+    assert RegistrationIntake.objects.filter(submission_key="pair").count() == 1
+    assert AuditInbox.objects.filter(pk__in=[row.pk, row2.pk]).count() == 2
+
+
 def test_get_with_related_equals_select_related(city: City) -> None:
     area = city["street_a"]
     area.latitude = Decimal("31.230416")

@@ -7,6 +7,9 @@ from django.views.generic import RedirectView
 from gridguard.config.api import api
 
 urlpatterns = [
+    # First: devices call the API thousands of times a second, and Django tries the patterns
+    # in order.
+    path("api/v1/", api.urls),
     path("", RedirectView.as_view(pattern_name="accounts:home", permanent=False)),
     path("accounts/", include("gridguard.accounts.urls")),
     path("territory/", include("gridguard.territory.urls")),
@@ -22,5 +25,4 @@ urlpatterns = [
     path("traceback/", include("gridguard.access.urls.traceback")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
 ]

@@ -188,6 +188,33 @@ def defer(
 
     Without `obj`, `object_type`, `object_id` and `area_path` name the object (a hot path
     that knows a person's id without loading the person)."""
+    row = inbox_row(
+        actor,
+        action,
+        obj,
+        detail=detail,
+        object_type=object_type,
+        object_id=object_id,
+        area_path=area_path,
+    )
+    # Gates write these by the thousand a minute: the precompiled insert skips the ORM's
+    # per-call SQL compiling (bench/health_codes.py).
+    leansql.insert(row)
+    return row
+
+
+def inbox_row(
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    detail: dict[str, Any] | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    area_path: str = "",
+) -> AuditInbox:
+    """The unsaved inbox row `defer` would write, for a hot path that inserts it in the same
+    statement as its own row (`leansql.insert_together`)."""
     ctx = context.current()
     actor_id, actor_label = describe_actor(actor)
     otype, oid = _object_fields(obj)
@@ -195,7 +222,7 @@ def defer(
     if not area_path:
         area = getattr(obj, "area", None) if obj is not None else None
         area_path = getattr(area, "path", "") or getattr(obj, "path", "") or ""
-    row = AuditInbox(
+    return AuditInbox(
         at=clock.now(),
         actor_id=actor_id,
         actor_label=actor_label[:150],
@@ -207,10 +234,6 @@ def defer(
         channel=ctx.channel,
         detail=detail or {},
     )
-    # Gates write these by the thousand a minute: the precompiled insert skips the ORM's
-    # per-call SQL compiling (bench/health_codes.py).
-    leansql.insert(row)
-    return row
 
 
 _SEAL_FIELDS = (

@@ -67,6 +67,39 @@ def insert(instance: models.Model, *, unless_exists: str | None = None) -> bool:
     return True
 
 
+@cache
+def _together_sql(
+    first: type[models.Model], second: type[models.Model], unless_exists: str
+) -> tuple[str, tuple[Any, ...], tuple[Any, ...]]:
+    one, f1 = _insert_sql(first, "postgresql", unless_exists)
+    two, f2 = _insert_sql(second, "postgresql")
+    sql = f"WITH a AS ({one}), b AS ({two}) SELECT (SELECT * FROM a), (SELECT * FROM b)"
+    return sql, f1, f2
+
+
+def insert_together(first: models.Model, second: models.Model, *, unless_exists: str) -> bool:
+    """`insert(first, unless_exists=…)` and `insert(second)` in one statement on PostgreSQL
+    (one round trip, one commit: a gate's event and its audit row); two on other databases.
+    `second` is written whether or not `first` already existed. Returns whether `first` was
+    written."""
+    if connection.vendor != "postgresql":
+        written = insert(first, unless_exists=unless_exists)
+        insert(second)
+        return written
+    sql, f1, f2 = _together_sql(type(first), type(second), unless_exists)
+    values = [f.get_db_prep_save(f.pre_save(first, True), connection) for f in f1]
+    values += [f.get_db_prep_save(f.pre_save(second, True), connection) for f in f2]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    for instance, pk in ((first, row[0]), (second, row[1])):
+        if pk is not None:
+            instance.pk = pk
+            instance._state.adding = False
+            instance._state.db = connection.alias
+    return row[0] is not None
+
+
 def _converters(model: type[models.Model]) -> list[tuple[int, list[Any], Any]]:
     """Per column, the backend's and the field's converters (SQLite datetimes, JSON, …)."""
     out = []

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from gridguard.access.models import Verdict
-from gridguard.access.services import scanning
+from gridguard.access.services import scanning, uploads
 from gridguard.core.api import ERROR_RESPONSES, need
 
 router = Router(tags=["access-scanning"])
@@ -118,7 +118,7 @@ class EventIn(Schema):
 
 
 class UploadIn(Schema):
-    events: list[EventIn] = Field(description=f"1 to {scanning.MAX_BATCH} events")
+    events: list[EventIn] = Field(description=f"1 to {uploads.MAX_BATCH} events")
 
 
 class RejectedOut(Schema):
@@ -139,10 +139,9 @@ def upload(request: HttpRequest, payload: UploadIn) -> Any:
     """Upload the events a scanner logged offline. An event id already kept counts as a
     duplicate; bad rows come back by index with the field and the reason, good rows land."""
     actor = need(request, "gate.scan")
-    result = scanning.upload_events(actor, [e.dict() for e in payload.events])
+    result = uploads.upload_events(actor, [e.dict() for e in payload.events])
     return {
         "accepted": result.accepted,
         "duplicates": result.duplicates,
         "rejected": result.rejected,
     }
-

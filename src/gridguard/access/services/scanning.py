@@ -1,5 +1,5 @@
-"""Gate scanning (A2): the bundle an offline scanner needs, one scan checked and logged
-online, and the idempotent upload of the logs a scanner kept while offline. Decision 0008.
+"""Gate scanning (A2): the bundle an offline scanner needs, and one scan checked and logged
+online (the upload of logs kept offline is in `uploads.py`). Decision 0008.
 
 The online scan is the hottest write of the city (every entry at 52,755 gates), so it keeps
 to three statements: one read of the pass with its holder's code and last entry, one insert of
@@ -14,13 +14,12 @@ import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -28,7 +27,7 @@ from gridguard.access import credential
 from gridguard.access.models import EntryPass, GateEvent, PassStatus, Verdict
 from gridguard.access.services.keys import trust_list, trusted_keys
 from gridguard.core import audit, clock, leansql
-from gridguard.core.errors import FieldError, InvalidInput, NotPermitted, OutOfScope
+from gridguard.core.errors import FieldError, InvalidInput
 from gridguard.core.scoping import require_permission_at
 from gridguard.health.models import HealthCode
 from gridguard.health.services.registration import FEVER_FROM, check_temperature
@@ -37,7 +36,6 @@ from gridguard.territory.models import Area
 
 CACHE_SECONDS = 30.0  # how long a process trusts its cached gates and trust list
 REFRESH_SECONDS = 300  # how often an online scanner refetches its bundle
-MAX_BATCH = 5000
 MAX_EVENT_AGE = dt.timedelta(days=30)  # older offline logs are refused, not silently kept
 
 _lock = threading.Lock()
@@ -296,7 +294,20 @@ def scan(
         recorded_by=audit.describe_actor(actor)[1][:150],
         flagged=flagged,
     )
-    logged = leansql.insert(event, unless_exists="event_id")
+    if facts is None:
+        logged = leansql.insert(event, unless_exists="event_id")
+    else:
+        # The holder's code was read (its colour decides): audited through the inbox, in the
+        # same statement as the event (one round trip, one commit).
+        read = audit.inbox_row(
+            actor,
+            "read",
+            object_type="people.person",
+            object_id=str(facts.person_id),
+            area_path=compound.path,
+            detail={"fields": ["health_code"], "gate": gate.code},
+        )
+        logged = leansql.insert_together(event, read, unless_exists="event_id")
     if not logged:
         first = GateEvent.objects.filter(event_id=eid).first()
         if first is not None and first.area_id != gate.pk:
@@ -305,192 +316,4 @@ def scan(
             )
         if first is not None:
             reason, flagged = first.verdict, first.flagged
-    if facts is not None:
-        # The holder's code was read (its colour decides): audited, in the inbox (one insert).
-        audit.defer(
-            actor,
-            "read",
-            object_type="people.person",
-            object_id=str(facts.person_id),
-            area_path=compound.path,
-            detail={"fields": ["health_code"], "gate": gate.code},
-        )
     return ScanResult(eid, reason, colour, flagged, verdict.claims, logged)
-
-
-# --------------------------------------------------------------------------- offline upload
-
-
-@dataclass
-class UploadResult:
-    accepted: int
-    duplicates: int
-    rejected: list[dict[str, Any]]
-
-
-def _check_row(
-    actor: Any, index: int, row: dict[str, Any], now: dt.datetime, gates: dict[str, Area]
-) -> tuple[tuple[Any, ...] | None, list[dict[str, Any]]]:
-    """One uploaded event as a tuple for the staging table, or its errors."""
-    problems: list[dict[str, Any]] = []
-    raw_id = row.get("event_id")
-
-    def bad(field: str, message: str) -> None:
-        problems.append(
-            {"index": index, "event_id": str(raw_id or ""), "field": field, "message": message}
-        )
-
-    try:
-        eid = uuid.UUID(str(raw_id))
-    except (ValueError, TypeError):
-        bad("event_id", _("The event id must be a UUID."))
-        eid = None
-    code = str(row.get("gate") or "").strip()
-    gate = gates.get(code)
-    if gate is None:
-        try:
-            gate = gates[code] = gate_for(actor, code)
-        except InvalidInput:
-            bad("gate", _("No gate has the code %(code)s.") % {"code": code})
-        except (OutOfScope, NotPermitted):
-            bad("gate", _("You may not log scans at gate %(code)s.") % {"code": code})
-    verdict = row.get("verdict")
-    if verdict not in Verdict.values:
-        bad("verdict", _("Unknown verdict."))
-    try:
-        temp = check_temperature(row.get("temperature"))
-    except InvalidInput as exc:
-        temp = None
-        bad("temperature", str(exc.errors[0].message))
-    when = _when(row.get("scanned_at")) if row.get("scanned_at") else None
-    if when is None:
-        bad("scanned_at", _("Give the time of the scan."))
-    elif when > now + dt.timedelta(minutes=5):
-        bad("scanned_at", _("This time is in the future: check the phone's clock."))
-    elif when < now - MAX_EVENT_AGE:
-        bad("scanned_at", _("This scan is older than 30 days and is no longer accepted."))
-    pass_id = row.get("pass_id")
-    if pass_id is not None and (not isinstance(pass_id, str) or len(pass_id) > 16):
-        bad("pass_id", _("This is not a pass number."))
-    if problems or gate is None or eid is None or when is None:
-        return None, problems
-    return (eid, gate.pk, pass_id or None, verdict, temp, when), []
-
-
-def upload_events(actor: Any, rows: Iterable[dict[str, Any]]) -> UploadResult:
-    """Keep a batch of events a scanner logged offline; an event id already kept is a
-    duplicate, not an error. Bad rows are reported by index and the good rows land."""
-    items = list(rows)
-    if not items:
-        raise InvalidInput.one("events", "required", _("Send at least one event."))
-    if len(items) > MAX_BATCH:
-        raise InvalidInput.one(
-            "events", "too_many", _("Send at most %(n)d events at once.") % {"n": MAX_BATCH}
-        )
-    now = clock.now()
-    gates: dict[str, Area] = {}
-    good: list[tuple[Any, ...]] = []
-    rejected: list[dict[str, Any]] = []
-    for index, row in enumerate(items):
-        if not isinstance(row, dict):
-            rejected.append(
-                {"index": index, "event_id": "", "field": "events", "message": _("Not an event.")}
-            )
-            continue
-        tup, problems = _check_row(actor, index, row, now, gates)
-        if tup is None:
-            rejected.extend(problems)
-        else:
-            good.append(tup)
-    label = audit.describe_actor(actor)[1][:150]
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            accepted = _copy_in(good, now, label)
-        else:
-            accepted = _bulk_in(good, now, label)
-        audit.record(
-            actor,
-            "access.events.upload",
-            None,
-            detail={
-                "accepted": accepted,
-                "duplicates": len(good) - accepted,
-                "rejected": len({r["index"] for r in rejected}),
-            },
-        )
-    return UploadResult(accepted, len(good) - accepted, rejected)
-
-
-_COLUMNS = (
-    "event_id",
-    "area_id",
-    "entry_pass_id",
-    "person_id",
-    "verdict",
-    "temperature",
-    "scanned_at",
-    "received_at",
-    "offline",
-    "recorded_by",
-    "flagged",
-)
-
-
-def _copy_in(good: list[tuple[Any, ...]], now: dt.datetime, label: str) -> int:
-    """COPY the rows into a staging table, then one INSERT … SELECT that finds each pass and
-    its holder and skips event ids already kept."""
-    table = GateEvent._meta.db_table
-    passes = EntryPass._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS gate_upload (event_id uuid, area_id bigint, "
-            "pass_id text, verdict text, temperature numeric(4,1), scanned_at timestamptz) "
-            "ON COMMIT DELETE ROWS"
-        )
-        with cursor.cursor.copy(  # psycopg 3
-            "COPY gate_upload (event_id, area_id, pass_id, verdict, temperature, scanned_at) "
-            "FROM STDIN"
-        ) as copy:
-            for row in good:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
-            "SELECT u.event_id, u.area_id, p.id, p.person_id, u.verdict, u.temperature, "
-            "u.scanned_at, %s, true, %s, '' "
-            f"FROM gate_upload u LEFT JOIN {passes} p ON p.pass_id = u.pass_id "
-            "ON CONFLICT (event_id) DO NOTHING",
-            [now, label],
-        )
-        return int(cursor.rowcount)
-
-
-def _bulk_in(good: list[tuple[Any, ...]], now: dt.datetime, label: str) -> int:
-    """The embedded (SQLite) path: the same rows through bulk_create, skipping kept ids."""
-    ids = [g[0] for g in good]
-    kept = set(GateEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
-    pass_ids = {g[2] for g in good if g[2]}
-    owners = dict(
-        (pid, (pk, person))
-        for pid, pk, person in EntryPass.objects.filter(pass_id__in=pass_ids).values_list(
-            "pass_id", "pk", "person_id"
-        )
-    )
-    fresh: dict[uuid.UUID, GateEvent] = {}
-    for eid, area_id, pass_id, verdict, temp, when in good:
-        if eid in kept or eid in fresh:
-            continue
-        pk, person = owners.get(pass_id, (None, None)) if pass_id else (None, None)
-        fresh[eid] = GateEvent(
-            event_id=eid,
-            area_id=area_id,
-            entry_pass_id=pk,
-            person_id=person,
-            verdict=verdict,
-            temperature=temp,
-            scanned_at=when,
-            received_at=now,
-            offline=True,
-            recorded_by=label,
-        )
-    GateEvent.objects.bulk_create(fresh.values(), batch_size=500)
-    return len(fresh)
