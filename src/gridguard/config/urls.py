@@ -21,6 +21,7 @@ urlpatterns = [
     path("pharmacy/", include("gridguard.health.urls.pharmacy")),
     path("passes/", include("gridguard.access.urls.passes")),
     path("gate/", include("gridguard.access.urls.gate")),
+    path("gate-records/", include("gridguard.access.urls.gate_records")),
     path("checkpoints/", include("gridguard.access.urls.checkpoints")),
     path("traceback/", include("gridguard.access.urls.traceback")),
     path("i18n/", include("django.conf.urls.i18n")),
