@@ -24,6 +24,7 @@ $(VENDOR)/.stamp: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	cp node_modules/jsqr/dist/jsQR.js $(VENDOR)/
 	touch $@
 
 messages: $(STAMP)

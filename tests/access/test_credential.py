@@ -582,3 +582,19 @@ def test_short_lived_display_credentials_get_little_grace(
 ) -> None:
     text = sign(claims(issued_at=NOW, not_before=NOW, expires_at=NOW + lifetime), KEY)
     assert check(text, now=NOW + lifetime + after_end, skew=300).reason == reason
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda c: c + b"\x00", id="a byte after the message"),
+        pytest.param(lambda c: c[:-66] + b"\x59\x00\x40" + c[-64:], id="a longer length"),
+        pytest.param(lambda c: b"\xd2\x9f" + c[2:] + b"\xff", id="an indefinite-length array"),
+    ],
+)
+def test_only_the_canonical_encoding_of_the_message_is_accepted(change: Any) -> None:
+    # The signature still verifies over the same protected header and payload, but the gate's
+    # JavaScript decoder refuses such encodings: both sides must give the same verdict.
+    text = wrap_bytes(zlib.compress(change(VALID_COSE), 9))
+    verdict = check(text)
+    assert verdict.reason == "malformed" and "canonical" in verdict.detail

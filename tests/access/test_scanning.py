@@ -397,3 +397,33 @@ def test_a_scan_costs_two_statements_on_postgresql(
     with django_assert_num_queries(expected):
         result = scanning.scan(volunteer, gate_code=city["gate_a1"].code, qr=p.credential)
     assert result.verdict == "ok" and result.logged
+
+
+def test_a_malformed_event_is_reported_and_does_not_stop_the_batch(
+    city: City, volunteer: Client
+) -> None:
+    good = _event(city, None)
+    odd = _event(city, None, event_id="x" * 500, temperature="hot")
+    r = _post(volunteer, "/events", {"events": [odd, good, "not an event", {}]})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["accepted"] == 1
+    assert {(x["index"], x["field"]) for x in body["rejected"]} >= {
+        (0, "event_id"),
+        (0, "temperature"),
+        (2, "events"),
+        (3, "event_id"),
+        (3, "gate"),
+    }
+
+
+def test_a_backdated_online_scan_cannot_revive_an_expired_pass(
+    city: City, volunteer: Client
+) -> None:
+    p = _pass(city)
+    health_code(p.person, "green")
+    later = clock.now() + dt.timedelta(days=31)  # the pass ended yesterday
+    with clock.frozen(later):
+        back = (later - dt.timedelta(days=2)).isoformat()  # while the pass was still valid
+        r = _scan(volunteer, city, p.credential, scanned_at=back)
+    assert r.json()["verdict"] == "expired"

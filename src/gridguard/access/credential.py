@@ -420,6 +420,22 @@ def _decode(text: object) -> tuple[bytes, bytes, bytes, bytes, PassClaims] | Ver
         return _malformed("signature is not 64 bytes")
     if type(unprotected) is not _FROZENDICT or unprotected:
         return _malformed("unprotected header is not an empty map")
+    # The one encoding a signer writes, byte for byte: cbor2 would also take trailing bytes,
+    # longer-than-needed lengths or indefinite lengths, which the gate's JavaScript refuses.
+    canonical = b"".join(
+        (
+            b"\xd2\x84",
+            _bstr_head(len(protected)),
+            protected,
+            b"\xa0",
+            _bstr_head(len(payload)),
+            payload,
+            b"\x58\x40",
+            signature,
+        )
+    )
+    if cose != canonical:
+        return _malformed("COSE_Sign1 not in its canonical encoding")
     kid = _protected_kid(protected)
     if type(kid) is str:
         return _malformed(kid)

@@ -253,7 +253,10 @@ def scan(
         raise InvalidInput(errors)
     compound = gate.parent
     assert compound is not None and when is not None
-    checks = {"now": int(when.timestamp()), "compound": compound.code, "gate": gate.code}
+    # The pass is checked against the server's clock, not the scanner's `scanned_at` (which
+    # only dates the log): a backdated scan must not let an expired pass or an old screenshot
+    # of a display credential through.
+    checks = {"now": int(now.timestamp()), "compound": compound.code, "gate": gate.code}
     verdict = credential.verify(qr, _trust_list(), **checks)  # type: ignore[arg-type]
     if verdict.reason == "unknown_key" and _trust[0] < time.monotonic() - 1:
         # A key made in another process since this one cached the list: look once more

@@ -1,6 +1,12 @@
-"""Pages: gate."""
+"""Pages: gate (the volunteer's scan page)."""
 
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import path
+
+from gridguard.access.views import gate as views
 
 app_name = "gate"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.gate_list, name="list"),
+    path("sw.js", views.service_worker, name="sw"),
+    path("<str:gate_code>/", views.scan, name="scan"),
+]
