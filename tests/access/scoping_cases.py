@@ -21,7 +21,7 @@ from gridguard.access.services.passes import issue_pass
 from gridguard.core import clock
 from tests import factories
 from tests.conftest import City
-from tests.scoping_support import ADMIN, Reader
+from tests.scoping_support import ADMIN, Reader, get
 
 
 def _key(city: City, side: str) -> SigningKey:
@@ -99,7 +99,22 @@ ROW_MAKERS: dict[type[models.Model], object] = {
 
 READERS: dict[type[models.Model], list[Reader]] = {
     SigningKey: [ADMIN],
-    EntryPass: [ADMIN],
+    EntryPass: [
+        Reader("page", "operator", get("/passes/?status=active"), lambda _c, r: r.pass_id),
+        Reader(
+            "api",
+            "operator",
+            get("/api/v1/access/passes?limit=500"),
+            lambda _c, r: f'"pass_id": "{r.pass_id}"',
+        ),
+        Reader(
+            "page",
+            "operator",
+            lambda c, _city, r: c.get(f"/passes/{r.pass_id}/"),
+            lambda _c, r: r.pass_id,
+        ),
+        ADMIN,
+    ],
     GateEvent: [ADMIN],
     GateVisitor: [ADMIN],
     GateVehicle: [ADMIN],

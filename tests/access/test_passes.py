@@ -157,3 +157,22 @@ def test_key_management_needs_the_permission(city: City) -> None:
     )
     with pytest.raises(OutOfScope):
         keys.rotate_key(admin_b, city["street_a"])
+
+
+def test_a_pass_too_long_for_its_qr_code_is_refused_on_the_gates_field(city: City) -> None:
+    from gridguard.core.scoping import SYSTEM as system
+    from gridguard.territory import services as territory
+
+    compound = city["compound_a1"]
+    gates = [city["gate_a1"]] + [
+        territory.create_area(
+            system, code=f"{compound.code}G{n:02d}", name=f"门{n}", kind="gate", parent=compound
+        )
+        for n in range(2, 12)
+    ]
+    with pytest.raises(InvalidInput) as caught:
+        _issue(city, gates=gates)
+    assert "gates" in caught.value.by_field()
+    assert EntryPass.objects.count() == 0
+    fine = _issue(city, gates=gates[:3])  # three named gates fit easily
+    assert len(fine.credential) <= credential.QR_CAPACITY

@@ -22,6 +22,12 @@ _LINK_PERMISSIONS = {
     "pharmacy": "pharmacy.record",
     "pharmacy_view": "pharmacy.view",
     "code_rules": "healthcode.rules",
+    "passes": "passes.view",
+    "passes_issue": "passes.issue",
+    "gate": "gate.scan",
+    "gate_records": "gate.view",
+    "checkpoints": "checkpoint.view",
+    "traceback": "traceback.run",
 }
 
 
