@@ -116,9 +116,34 @@ READERS: dict[type[models.Model], list[Reader]] = {
         ADMIN,
     ],
     GateEvent: [ADMIN],
-    GateVisitor: [ADMIN],
-    GateVehicle: [ADMIN],
-    Checkpoint: [ADMIN],
-    CheckpointCheck: [ADMIN],
+    GateVisitor: [
+        Reader(
+            "api", "operator", get("/api/v1/access/gates/visitors"), lambda _c, r: f'"id": {r.pk},'
+        ),
+        ADMIN,
+    ],
+    GateVehicle: [
+        Reader(
+            "api", "operator", get("/api/v1/access/gates/vehicles"), lambda _c, r: f'"id": {r.pk},'
+        ),
+        ADMIN,
+    ],
+    Checkpoint: [
+        Reader(
+            "api", "operator", get("/api/v1/access/checkpoints/"), lambda _c, r: f'"id": {r.pk},'
+        ),
+        ADMIN,
+    ],
+    CheckpointCheck: [
+        Reader(
+            "api",
+            "operator",
+            lambda c, _city, r: c.get(
+                f"/api/v1/access/checkpoints/{r.checkpoint.area.code}/checks"
+            ),
+            lambda _c, r: f'"id": {r.pk},',
+        ),
+        ADMIN,
+    ],
     TraceBack: [ADMIN],
 }
