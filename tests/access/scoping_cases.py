@@ -145,5 +145,13 @@ READERS: dict[type[models.Model], list[Reader]] = {
         ),
         ADMIN,
     ],
-    TraceBack: [ADMIN],
+    TraceBack: [
+        Reader(
+            "api",
+            "operator",
+            lambda c, _city, r: c.get(f"/api/v1/access/tracebacks/{r.pk}"),
+            lambda _c, r: f'"id": {r.pk},',
+        ),
+        ADMIN,
+    ],
 }
