@@ -2,9 +2,13 @@
 
 `POST /{code}/checks` is the device path: a checkpoint tablet with a `checkpoint_device` token
 (or an official's session) records a vehicle or a traveller on foot, with the registration
-receipts it scanned. `GET /counts` gives the daily counts per checkpoint and per street for a
-date range, and the range's totals ("154 checkpoints checked 22,278 vehicles"). A checkpoint
-outside the caller's territory answers 404.
+receipts it scanned. Its optional `submission_key` is the device's own id for the submission: the
+same key again (a resend after a timeout) answers 200 with the first check and writes nothing;
+the same key at another checkpoint is refused (422, field `submission_key`).
+
+`GET /counts` gives the daily counts per checkpoint and per street for a date range, and the
+range's totals ("154 checkpoints checked 22,278 vehicles"). A checkpoint outside the caller's
+territory answers 404.
 """
 
 # No `from __future__ import annotations`: django-ninja reads the annotations at import time.
@@ -72,6 +76,11 @@ class CheckIn(Schema):
         max_length=200,
     )
     checked_at: dt.datetime | None = Field(None, description="Default now; not in the future")
+    submission_key: str | None = Field(
+        None,
+        max_length=64,
+        description="The device's own id for this submission; a retry reuses it",
+    )
 
 
 class CheckOut(Schema):
@@ -176,7 +185,8 @@ def set_up(request: HttpRequest, code: str, payload: CheckpointIn) -> Any:
 @router.post("/{code}/checks", response={200: CheckOut, **ERROR_RESPONSES})
 def record_check(request: HttpRequest, code: str, payload: CheckIn) -> Any:
     """Record a check at your checkpoint; the receipts scanned link the travellers'
-    registrations (an unknown code is an error naming it, and nothing is written)."""
+    registrations (an unknown code is an error naming it, and nothing is written). The same
+    `submission_key` again answers with the first check."""
     actor = need(request, "checkpoint.record")
     checkpoint = selectors.checkpoint_by_code(actor, code, "checkpoint.record")
     return services.record_check(actor, checkpoint, **payload.model_dump())

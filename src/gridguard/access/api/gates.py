@@ -4,6 +4,10 @@ Writes need "gate.scan" at the gate (a volunteer's session or a `gate_scanner` d
 lists and statistics need "gate.view" (statistics, which hold no personal data, also
 "gate.scan", so a gate's device can show its own day). A gate or place outside the caller's
 territory answers 404.
+
+`POST /visitors` and `POST /vehicles` take an optional `submission_key`, the device's own id for
+the submission: the same key again (a resend after a timeout) answers 200 with the first record
+and writes nothing; the same key at another gate is refused (422, field `submission_key`).
 """
 
 # No `from __future__ import annotations`: django-ninja reads the annotations at import time.
@@ -20,6 +24,7 @@ from gridguard.core import audit, clock, masking
 from gridguard.core.api import ERROR_RESPONSES, need
 
 router = Router(tags=["access-gates"])
+KEY_HELP = "The device's own id for this submission; a retry reuses it"
 
 
 def _name_for(actor: Any, name: str) -> str:
@@ -38,6 +43,7 @@ class VisitorIn(Schema):
     host_household: int | None = Field(None, description="Id of the household visited")
     temperature: float | None = Field(None, description="°C, 34.0 to 42.0, if taken")
     time_in: dt.datetime | None = Field(None, description="Default now; not in the future")
+    submission_key: str | None = Field(None, max_length=64, description=KEY_HELP)
 
 
 class VisitorOutIn(Schema):
@@ -103,6 +109,7 @@ class VehicleIn(Schema):
     temperature: float | None = Field(None, description="The driver's °C, if taken")
     direction: str = Field("in", description="in or out")
     at: dt.datetime | None = Field(None, description="Default now; not in the future")
+    submission_key: str | None = Field(None, max_length=64, description=KEY_HELP)
 
 
 class PassengerOut(Schema):
@@ -177,7 +184,8 @@ class StatsOut(Schema):
 @router.post("/visitors", response={200: VisitorOut, **ERROR_RESPONSES})
 def register_visitor(request: HttpRequest, payload: VisitorIn) -> Any:
     """Register a visitor at your gate. `admitted` is false, and `verdict` says why, when the
-    visitor has a fever (37.3 °C or more)."""
+    visitor has a fever (37.3 °C or more). The same `submission_key` again answers with the
+    first visitor."""
     actor = need(request, "gate.scan")
     gate = selectors.gate_by_code(actor, payload.gate, "gate.scan")
     data = payload.model_dump()
@@ -196,7 +204,8 @@ def visitor_out(request: HttpRequest, visitor_id: int, payload: VisitorOutIn) ->
 @router.post("/vehicles", response={200: VehicleOut, **ERROR_RESPONSES})
 def register_vehicle(request: HttpRequest, payload: VehicleIn) -> Any:
     """Register a vehicle at your gate (plate, driver, passengers). A driver or passenger with
-    a fever keeps an incoming vehicle out (`admitted` false)."""
+    a fever keeps an incoming vehicle out (`admitted` false). The same `submission_key` again
+    answers with the first vehicle."""
     actor = need(request, "gate.scan")
     gate = selectors.gate_by_code(actor, payload.gate, "gate.scan")
     data = payload.model_dump()

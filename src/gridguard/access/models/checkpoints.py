@@ -60,6 +60,9 @@ class CheckpointCheck(AreaScoped):
     )
     note = models.CharField(_("note"), max_length=255, blank=True)
     recorded_by = models.CharField(max_length=150, blank=True)
+    # The device's (or the form's) own id for this submission: a retry reuses it and gets the
+    # first check back.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("checkpoint check")

@@ -109,6 +109,9 @@ class GateVisitor(AreaScoped):
     )
     admitted = models.BooleanField(_("admitted"), default=True)
     recorded_by = models.CharField(max_length=150, blank=True)
+    # The device's (or the form's) own id for this submission: a retry reuses it and gets the
+    # first row back.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("visitor")
@@ -146,6 +149,8 @@ class GateVehicle(AreaScoped):
     at = models.DateTimeField(_("time"), default=clock.now)
     admitted = models.BooleanField(_("admitted"), default=True)
     recorded_by = models.CharField(max_length=150, blank=True)
+    # As for visitors: a resent submission is one vehicle.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("vehicle")

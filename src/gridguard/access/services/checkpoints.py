@@ -4,7 +4,9 @@ A check is one vehicle (or a traveller on foot): its plate, where it comes from,
 travellers, how many with a fever, what was decided, and the registration receipts the
 travellers showed (the receipt of the traveller health registration, P2), scanned or typed.
 Each write is one transaction with one audit row; bad input raises InvalidInput naming every
-bad field and writes nothing.
+bad field and writes nothing. A check may carry a `submission_key` (the device's or the form's own
+id for it): a resend after a timeout, or a double tap, answers with the first check and writes
+nothing more.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from gridguard.access.models import CheckOutcome, Checkpoint, CheckpointCheck, CheckpointKind
 from gridguard.access.services import inputs
+from gridguard.access.services.gates import check_submission_key, submitted_before
 from gridguard.core import audit, clock
 from gridguard.core.errors import FieldError, InvalidInput
 from gridguard.core.scoping import require_permission_at
@@ -190,13 +193,22 @@ def record_check(
     note: Any = "",
     receipt_codes: Any = None,
     checked_at: Any = None,
+    submission_key: Any = None,
 ) -> CheckpointCheck:
     """Record one check at `checkpoint` (permission checkpoint.record there) and link the
     registrations whose receipt codes were scanned. Without an origin, the first receipt's
-    origin is used."""
+    origin is used.
+
+    The same `submission_key` again returns the first check and writes nothing (even when the
+    checkpoint was closed in between: the check was made while it was open).
+    """
     if not isinstance(checkpoint, Checkpoint):
         raise InvalidInput.one("checkpoint", "unknown", _("Choose a checkpoint."))
     require_permission_at(actor, "checkpoint.record", checkpoint.area)
+    key = check_submission_key(submission_key)
+    existing = submitted_before(CheckpointCheck, key)
+    if existing is not None:
+        return _same_checkpoint(existing, checkpoint)
     if not checkpoint.active:
         raise InvalidInput.one("checkpoint", "inactive", _("This checkpoint is closed."))
     clean, errors = _check_errors(
@@ -230,28 +242,46 @@ def record_check(
     if regs and not clean["origin_province"]:
         clean["origin_province"] = regs[0].origin_province[:40]
         clean["origin_city"] = clean["origin_city"] or regs[0].origin_city[:40]
-    with transaction.atomic():
-        check = CheckpointCheck.objects.create(
-            area_id=checkpoint.area_id,
-            checkpoint=checkpoint,
-            checked_at=clean.pop("checked_at") or clock.now(),
-            recorded_by=audit.describe_actor(actor)[1][:150],
-            **clean,
-        )
-        if regs:
-            check.registrations.add(*regs)
-        audit.record(
-            actor,
-            "checkpoint.check",
-            check,
-            area_path=checkpoint.area.path,
-            detail={
-                "plate": check.plate,
-                "travellers": check.passengers,
-                "fever": check.fever_count,
-                "outcome": check.outcome,
-                "receipts": [r.receipt_code for r in regs],
-            },
+    check = CheckpointCheck(
+        area_id=checkpoint.area_id,
+        checkpoint=checkpoint,
+        checked_at=clean.pop("checked_at") or clock.now(),
+        recorded_by=audit.describe_actor(actor)[1][:150],
+        submission_key=key,
+        **clean,
+    )
+    try:
+        with transaction.atomic():
+            with transaction.atomic():
+                check.save(force_insert=True)
+            if regs:
+                check.registrations.add(*regs)
+            audit.record(
+                actor,
+                "checkpoint.check",
+                check,
+                area_path=checkpoint.area.path,
+                detail={
+                    "plate": check.plate,
+                    "travellers": check.passengers,
+                    "fever": check.fever_count,
+                    "outcome": check.outcome,
+                    "receipts": [r.receipt_code for r in regs],
+                },
+            )
+    except IntegrityError:
+        # A resend that raced this one: the first one's check is the answer.
+        existing = submitted_before(CheckpointCheck, key)
+        if existing is None:
+            raise
+        return _same_checkpoint(existing, checkpoint)
+    return check
+
+
+def _same_checkpoint(check: CheckpointCheck, checkpoint: Checkpoint) -> CheckpointCheck:
+    if check.checkpoint_id != checkpoint.pk:
+        raise InvalidInput.one(
+            "submission_key", "reused", _("This submission key belongs to another checkpoint.")
         )
     return check
 

@@ -6,16 +6,18 @@ come in with their driver and passengers. A fever (37.3 °C or more) keeps a vis
 out: the record is kept, `admitted` is False, and the verdict says why.
 
 Each write is one transaction with one audit row; bad input raises InvalidInput naming every bad
-field and writes nothing.
+field and writes nothing. A device or a phone form may send a `submission_key` (its own id for
+the submission): a resend after a timeout, or a double tap, answers with the first row and
+writes nothing more.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from gridguard.access.models import GateVehicle, GateVisitor, VehicleDirection
@@ -29,6 +31,9 @@ from gridguard.territory.models import Area
 
 PERMISSION = "gate.scan"
 MAX_PASSENGERS = 60  # a coach
+MAX_KEY = 64
+
+Submitted = TypeVar("Submitted", bound=models.Model)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,35 @@ def check_gate(gate: Any, field: str = "gate") -> Area:
     if not isinstance(gate, Area) or gate.kind != AreaKind.GATE:
         raise InvalidInput.one(field, "not_a_gate", _("Choose a gate."))
     return gate
+
+
+def check_submission_key(value: Any) -> str | None:
+    """The submission key given (None when none was); InvalidInput when it is too long."""
+    key = str(value or "").strip()
+    if not key:
+        return None
+    if len(key) > MAX_KEY:
+        raise InvalidInput.one(
+            "submission_key",
+            "too_long",
+            _("The submission key has more than 64 characters."),
+        )
+    return key
+
+
+def submitted_before(model: type[Submitted], key: str | None) -> Submitted | None:
+    """The row an earlier submission with `key` made, if any."""
+    if key is None:
+        return None
+    return model._default_manager.filter(submission_key=key).first()
+
+
+def _same_gate(record: Submitted, gate: Area) -> Submitted:
+    if getattr(record, "area_id", None) != gate.pk:
+        raise InvalidInput.one(
+            "submission_key", "reused", _("This submission key belongs to another gate.")
+        )
+    return record
 
 
 def _actor_label(actor: Any) -> str:
@@ -108,11 +142,19 @@ def register_visitor(
     host_household: Any = None,
     temperature: Any = None,
     time_in: Any = None,
+    submission_key: Any = None,
 ) -> GateVisitor:
     """Register a visitor at `gate` (permission gate.scan there). A fever keeps them out:
-    the visitor is saved with `admitted` False (see `verdict_of`)."""
+    the visitor is saved with `admitted` False (see `verdict_of`).
+
+    The same `submission_key` again returns the first visitor and writes nothing.
+    """
     check_gate(gate)
     require_permission_at(actor, PERMISSION, gate)
+    key = check_submission_key(submission_key)
+    existing = submitted_before(GateVisitor, key)
+    if existing is not None:
+        return _same_gate(existing, gate)
     errors: list[FieldError] = []
     clean_name, bad = inputs.parse_text(
         name, "name", 60, required=True, message=_("Enter the visitor's name.")
@@ -133,24 +175,34 @@ def register_visitor(
     if errors:
         raise InvalidInput(errors)
     admitted = not inputs.fever(temp)
-    with transaction.atomic():
-        visitor = GateVisitor.objects.create(
-            area=gate,
-            name=clean_name,
-            phone=clean_phone,
-            host_household=host,
-            purpose=clean_purpose,
-            time_in=when or clock.now(),
-            temperature=temp,
-            admitted=admitted,
-            recorded_by=_actor_label(actor),
-        )
-        audit.record(
-            actor,
-            "gate.visitor",
-            visitor,
-            detail={"admitted": admitted, "host_household": host.pk if host else None},
-        )
+    visitor = GateVisitor(
+        area=gate,
+        name=clean_name,
+        phone=clean_phone,
+        host_household=host,
+        purpose=clean_purpose,
+        time_in=when or clock.now(),
+        temperature=temp,
+        admitted=admitted,
+        recorded_by=_actor_label(actor),
+        submission_key=key,
+    )
+    try:
+        with transaction.atomic():
+            with transaction.atomic():
+                visitor.save(force_insert=True)
+            audit.record(
+                actor,
+                "gate.visitor",
+                visitor,
+                detail={"admitted": admitted, "host_household": host.pk if host else None},
+            )
+    except IntegrityError:
+        # A resend that raced this one: the first one's visitor is the answer.
+        existing = submitted_before(GateVisitor, key)
+        if existing is None:
+            raise
+        return _same_gate(existing, gate)
     return visitor
 
 
@@ -217,11 +269,19 @@ def register_vehicle(
     temperature: Any = None,
     direction: Any = VehicleDirection.IN,
     at: Any = None,
+    submission_key: Any = None,
 ) -> GateVehicle:
     """Register a vehicle at `gate` (permission gate.scan there). A driver or passenger with a
-    fever keeps the vehicle out (`admitted` False)."""
+    fever keeps the vehicle out (`admitted` False).
+
+    The same `submission_key` again returns the first vehicle and writes nothing.
+    """
     check_gate(gate)
     require_permission_at(actor, PERMISSION, gate)
+    key = check_submission_key(submission_key)
+    existing = submitted_before(GateVehicle, key)
+    if existing is not None:
+        return _same_gate(existing, gate)
     errors: list[FieldError] = []
     clean_plate, bad = inputs.parse_plate(plate)
     errors += bad
@@ -256,25 +316,35 @@ def register_vehicle(
         raise InvalidInput(errors)
     # Only who comes in is kept out for a fever; a vehicle leaving is just written down.
     admitted = way == VehicleDirection.OUT or not inputs.fever(temp, *temps)
-    with transaction.atomic():
-        vehicle = GateVehicle.objects.create(
-            area=gate,
-            plate=clean_plate,
-            direction=way,
-            driver_name=driver,
-            driver_phone=phone,
-            passengers=count,
-            passenger_list=rows,
-            purpose=clean_purpose,
-            temperature=temp,
-            at=when or clock.now(),
-            admitted=admitted,
-            recorded_by=_actor_label(actor),
-        )
-        audit.record(
-            actor,
-            "gate.vehicle",
-            vehicle,
-            detail={"plate": clean_plate, "direction": way, "admitted": admitted},
-        )
+    vehicle = GateVehicle(
+        area=gate,
+        plate=clean_plate,
+        direction=way,
+        driver_name=driver,
+        driver_phone=phone,
+        passengers=count,
+        passenger_list=rows,
+        purpose=clean_purpose,
+        temperature=temp,
+        at=when or clock.now(),
+        admitted=admitted,
+        recorded_by=_actor_label(actor),
+        submission_key=key,
+    )
+    try:
+        with transaction.atomic():
+            with transaction.atomic():
+                vehicle.save(force_insert=True)
+            audit.record(
+                actor,
+                "gate.vehicle",
+                vehicle,
+                detail={"plate": clean_plate, "direction": way, "admitted": admitted},
+            )
+    except IntegrityError:
+        # A resend that raced this one: the first one's vehicle is the answer.
+        existing = submitted_before(GateVehicle, key)
+        if existing is None:
+            raise
+        return _same_gate(existing, gate)
     return vehicle

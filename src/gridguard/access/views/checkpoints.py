@@ -3,11 +3,13 @@ type the travellers' registration receipts), the list of checkpoints with today'
 daily counts per street for a date range, and setting checkpoints up.
 
 A checkpoint outside the user's territory is a 404. The pages show no personal data beyond
-plates and receipt codes, so they write no read audit rows.
+plates and receipt codes, so they write no read audit rows. The recording form carries a
+submission key made when it is shown, so a double tap or a browser resend is one check.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -127,6 +129,7 @@ def _record_context(user: Any, checkpoint: Checkpoint, **extra: Any) -> dict[str
         "values": {"passengers": 1, "fever_count": 0, "outcome": CheckOutcome.CLEARED},
         "errors": {},
         "mine": selectors.checkpoints_for(user, selectors.RECORD),
+        "submission_key": uuid.uuid4().hex,
     }
     context.update(extra)
     return context
@@ -143,10 +146,15 @@ def record(request: HttpRequest, code: str) -> HttpResponse:
     if request.method != "POST":
         return render(request, "access/checkpoints/record.html", _record_context(user, checkpoint))
     values = {name: request.POST.get(name, "") for name in CHECK_FIELDS}
+    key = request.POST.get("submission_key", "")
     try:
-        check = services.record_check(user, checkpoint, **values)
+        check = services.record_check(user, checkpoint, submission_key=key, **values)
     except InvalidInput as exc:
-        context = _record_context(user, checkpoint, values=values, errors=exc.by_field())
+        errors = exc.by_field()
+        context = _record_context(user, checkpoint, values=values, errors=errors)
+        # The same key for a corrected form (nothing was written); a fresh one if it was refused.
+        if key and "submission_key" not in errors:
+            context["submission_key"] = key
         return render(request, "access/checkpoints/record.html", context, status=400)
     except NotPermitted as exc:
         raise PermissionDenied from exc

@@ -3,12 +3,14 @@ and the day page with the hourly statistics, a bar chart, and the day's visitors
 
 A gate or place outside the user's territory is a 404; writing needs "gate.scan" at the gate,
 reading "gate.view". Showing the day's visitors and vehicles is audited as a read of personal
-data (one row per page shown).
+data (one row per page shown). Each form carries a submission key made when it is shown, so a
+double tap or a browser resend registers one visitor or vehicle.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -177,9 +179,16 @@ def _form_context(gate: Area, **extra: Any) -> dict[str, Any]:
         "values": {},
         "errors": {},
         "now": clock.local(clock.now()).strftime("%Y-%m-%dT%H:%M"),
+        "submission_key": uuid.uuid4().hex,
     }
     context.update(extra)
     return context
+
+
+def _key_after(key: str, errors: dict[str, list[str]]) -> str:
+    """The key the form shown again carries: the same one (nothing was written, and a double
+    tap of the corrected form is still one row), or a fresh one when that key was refused."""
+    return uuid.uuid4().hex if "submission_key" in errors or not key else key
 
 
 def _day_url(area: Area) -> str:
@@ -200,10 +209,12 @@ def visitor(request: HttpRequest, code: str) -> HttpResponse:
     if request.method != "POST":
         return render(request, "access/gate_records/visitor.html", context)
     values = {name: request.POST.get(name, "") for name in VISITOR_FIELDS}
+    key = request.POST.get("submission_key", "")
     try:
-        found = services.register_visitor(request.user, gate, **values)
+        found = services.register_visitor(request.user, gate, submission_key=key, **values)
     except InvalidInput as exc:
-        context.update(values=values, errors=exc.by_field())
+        errors = exc.by_field()
+        context.update(values=values, errors=errors, submission_key=_key_after(key, errors))
         return render(request, "access/gate_records/visitor.html", context, status=400)
     except NotPermitted as exc:
         raise PermissionDenied from exc
@@ -253,14 +264,15 @@ def vehicle(request: HttpRequest, code: str) -> HttpResponse:
     values = {name: request.POST.get(name, "") for name in VEHICLE_FIELDS}
     data: dict[str, Any] = {k: v for k, v in values.items() if k != "passenger_names"}
     data["passenger_list"] = _passengers(values["passenger_names"])
+    key = request.POST.get("submission_key", "")
     try:
-        found = services.register_vehicle(request.user, gate, **data)
+        found = services.register_vehicle(request.user, gate, submission_key=key, **data)
     except InvalidInput as exc:
         errors = exc.by_field()
         # Errors about one listed passenger show beside the names box.
-        for key in [k for k in errors if k.startswith("passenger_list.")]:
-            errors.setdefault("passenger_names", []).extend(errors.pop(key))
-        context.update(values=values, errors=errors)
+        for field in [k for k in errors if k.startswith("passenger_list.")]:
+            errors.setdefault("passenger_names", []).extend(errors.pop(field))
+        context.update(values=values, errors=errors, submission_key=_key_after(key, errors))
         return render(request, "access/gate_records/vehicle.html", context, status=400)
     except NotPermitted as exc:
         raise PermissionDenied from exc
