@@ -13,7 +13,8 @@ starts GridGuard as `gridguard serve` runs it. Then:
 2. Offline upload: batches of 5,000 events as a phone sends them, through the service
    (`uploads.upload_events`: checks, COPY to a staging table, one INSERT … SELECT … ON
    CONFLICT) and through `POST /api/v1/access/events`. Reference: a raw `COPY` of the same
-   rows straight into the gate-event table (same indexes), measured in the same run.
+   rows, pass and holder already resolved, straight into the gate-event table (same indexes
+   and foreign-key checks), one COPY per batch, measured in the same run.
 
 Run: `.venv/bin/python bench/gate_scan.py [--quick]` with DATABASE_URL pointing at
 PostgreSQL (`gridguard_bench_gate_scan` is created and dropped). The last line is the JSON.
@@ -139,7 +140,8 @@ def setup(quick: bool) -> tuple[str, list[tuple[str, str]]]:
 
 
 def upload_rows(scans: list[tuple[str, str]], n: int, seed: int) -> list[dict[str, Any]]:
-    """n offline events as a phone queues them (pass numbers only, no credentials)."""
+    """n offline events as phones queue them (pass numbers only, no credentials), each
+    batch of BATCH from one gate."""
     from gridguard.access import credential
 
     rnd = random.Random(seed)
@@ -147,7 +149,8 @@ def upload_rows(scans: list[tuple[str, str]], n: int, seed: int) -> list[dict[st
     ids = [credential.decode_unverified(text)[1].pass_id for _g, text in scans[:2000]]
     out = []
     for i in range(n):
-        gate, _text = scans[i % len(ids)]
+        # A phone uploads the queue of its own gate: one gate per batch.
+        gate, _text = scans[(i // BATCH) * 7 % len(scans)]
         out.append(
             {
                 "event_id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
@@ -162,28 +165,38 @@ def upload_rows(scans: list[tuple[str, str]], n: int, seed: int) -> list[dict[st
 
 
 def raw_copy_rate(rows: list[dict[str, Any]], gate_pks: dict[str, int]) -> float:
-    """Rows/s of a plain COPY of the same events straight into the gate-event table."""
+    """Rows/s of a plain COPY of the same events (pass and holder already resolved, so the
+    same foreign keys are checked) straight into the gate-event table, one COPY per batch."""
     from django.db import connection, transaction
 
-    from gridguard.access.models import GateEvent
+    from gridguard.access.models import EntryPass, GateEvent
 
     table = GateEvent._meta.db_table
+    owners = {
+        pid: (pk, person)
+        for pid, pk, person in EntryPass.objects.values_list("pass_id", "pk", "person_id")
+    }
     now = dt.datetime.now(dt.UTC)
-    buf = io.StringIO()
-    for r in rows:
-        buf.write(
-            f"{uuid.uuid4()}\t{gate_pks[r['gate']]}\t{r['verdict']}\t{r['temperature']:.1f}\t"
-            f"{r['scanned_at']}\t{now.isoformat()}\tt\tbench\t\n"
-        )
-    data = buf.getvalue()
-    with transaction.atomic(), connection.cursor() as cursor:
-        t0 = time.perf_counter()
-        with cursor.cursor.copy(
-            f"COPY {table} (event_id, area_id, verdict, temperature, scanned_at, received_at, "
-            "offline, recorded_by, flagged) FROM STDIN"
-        ) as copy:
-            copy.write(data)
-        elapsed = time.perf_counter() - t0
+    batches = []
+    for start in range(0, len(rows), BATCH):
+        buf = io.StringIO()
+        for r in rows[start : start + BATCH]:
+            pk, person = owners[r["pass_id"]]
+            buf.write(
+                f"{uuid.uuid4()}\t{gate_pks[r['gate']]}\t{pk}\t{person}\t{r['verdict']}\t"
+                f"{r['temperature']:.1f}\t{r['scanned_at']}\t{now.isoformat()}\tt\tbench\t\n"
+            )
+        batches.append(buf.getvalue())
+    elapsed = 0.0
+    for data in batches:
+        with transaction.atomic(), connection.cursor() as cursor:
+            t0 = time.perf_counter()
+            with cursor.cursor.copy(
+                f"COPY {table} (event_id, area_id, entry_pass_id, person_id, verdict, "
+                "temperature, scanned_at, received_at, offline, recorded_by, flagged) FROM STDIN"
+            ) as copy:
+                copy.write(data)
+            elapsed += time.perf_counter() - t0
     return len(rows) / elapsed
 
 

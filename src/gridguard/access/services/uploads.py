@@ -232,6 +232,15 @@ def _owners(rows: list[_Row]) -> dict[str, tuple[int, int]]:
     wanted = list({r.pass_id for r in rows if r.pass_id})
     if not wanted:
         return {}
+    if connection.vendor == "postgresql":
+        # One array parameter: thousands of IN placeholders cost more to build than to run.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT pass_id, id, person_id FROM {EntryPass._meta.db_table} "
+                "WHERE pass_id = ANY(%s)",
+                [wanted],
+            )
+            return {pid: (pk, person) for pid, pk, person in cursor.fetchall()}
     found = EntryPass.objects.filter(pass_id__in=wanted).values_list("pass_id", "pk", "person_id")
     return {pid: (pk, person) for pid, pk, person in found}
 
