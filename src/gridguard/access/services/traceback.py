@@ -66,7 +66,9 @@ def _check_window(
     if window_start is None:
         errors.append(FieldError("window_start", "required", _("Give the start of the window.")))
     elif window_start > clock.now():
-        errors.append(FieldError("window_start", "future", _("The window cannot start in the future.")))
+        errors.append(
+            FieldError("window_start", "future", _("The window cannot start in the future."))
+        )
     if window_end is None:
         errors.append(FieldError("window_end", "required", _("Give the end of the window.")))
     elif window_start is not None and window_end <= window_start:
