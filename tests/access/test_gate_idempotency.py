@@ -251,7 +251,6 @@ def _look_up_misses_once(kind: Kind, monkeypatch: pytest.MonkeyPatch) -> dict[st
     """The look-up before writing finds nothing once: as when the other copy of the submission
     is saved between this one's look-up and its insert. The unique key then refuses the insert
     (inside a savepoint) and the service answers with the row that won."""
-    module = checkpoint_services if kind.name == "check" else gate_services
     real = gate_services.submitted_before
     calls = {"n": 0}
 
@@ -259,7 +258,9 @@ def _look_up_misses_once(kind: Kind, monkeypatch: pytest.MonkeyPatch) -> dict[st
         calls["n"] += 1
         return None if calls["n"] == 1 else real(model, key)
 
-    monkeypatch.setattr(module, "submitted_before", racing)
+    # The first look-up is the service's own; the one after the refused insert is save_once's.
+    monkeypatch.setattr(gate_services, "submitted_before", racing)
+    monkeypatch.setattr(checkpoint_services, "submitted_before", racing)
     return calls
 
 

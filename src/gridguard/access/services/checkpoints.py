@@ -15,12 +15,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from gridguard.access.models import CheckOutcome, Checkpoint, CheckpointCheck, CheckpointKind
 from gridguard.access.services import inputs
-from gridguard.access.services.gates import check_submission_key, submitted_before
+from gridguard.access.services.gates import check_submission_key, save_once, submitted_before
 from gridguard.core import audit, clock
 from gridguard.core.errors import FieldError, InvalidInput
 from gridguard.core.scoping import require_permission_at
@@ -250,32 +250,27 @@ def record_check(
         submission_key=key,
         **clean,
     )
-    try:
-        with transaction.atomic():
-            with transaction.atomic():
-                check.save(force_insert=True)
-            if regs:
-                check.registrations.add(*regs)
-            audit.record(
-                actor,
-                "checkpoint.check",
-                check,
-                area_path=checkpoint.area.path,
-                detail={
-                    "plate": check.plate,
-                    "travellers": check.passengers,
-                    "fever": check.fever_count,
-                    "outcome": check.outcome,
-                    "receipts": [r.receipt_code for r in regs],
-                },
-            )
-    except IntegrityError:
-        # A resend that raced this one: the first one's check is the answer.
-        existing = submitted_before(CheckpointCheck, key)
-        if existing is None:
-            raise
-        return _same_checkpoint(existing, checkpoint)
-    return check
+
+    def links_and_audit() -> None:
+        if regs:
+            check.registrations.add(*regs)
+        audit.record(
+            actor,
+            "checkpoint.check",
+            check,
+            area_path=checkpoint.area.path,
+            detail={
+                "plate": check.plate,
+                "travellers": check.passengers,
+                "fever": check.fever_count,
+                "outcome": check.outcome,
+                "receipts": [r.receipt_code for r in regs],
+            },
+        )
+
+    earlier = save_once(check, key, links_and_audit)
+    # A resend that raced this one: the first one's check is the answer.
+    return check if earlier is None else _same_checkpoint(earlier, checkpoint)
 
 
 def _same_checkpoint(check: CheckpointCheck, checkpoint: Checkpoint) -> CheckpointCheck:

@@ -13,6 +13,7 @@ writes nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -70,6 +71,23 @@ def submitted_before(model: type[Submitted], key: str | None) -> Submitted | Non
     if key is None:
         return None
     return model._default_manager.filter(submission_key=key).first()
+
+
+def save_once(record: Submitted, key: str | None, then: Callable[[], Any]) -> Submitted | None:
+    """Insert `record` and run `then` (its audit row, its links) in one transaction. When a
+    resend with the same submission key won the race, nothing of ours is kept and the first
+    submission's row is returned; None means ours was written."""
+    try:
+        with transaction.atomic():
+            with transaction.atomic():  # a savepoint: the unique key may refuse the insert
+                record.save(force_insert=True)
+            then()
+    except IntegrityError:
+        existing = submitted_before(type(record), key)
+        if existing is None:
+            raise
+        return existing
+    return None
 
 
 def _same_gate(record: Submitted, gate: Area) -> Submitted:
@@ -187,23 +205,18 @@ def register_visitor(
         recorded_by=_actor_label(actor),
         submission_key=key,
     )
-    try:
-        with transaction.atomic():
-            with transaction.atomic():
-                visitor.save(force_insert=True)
-            audit.record(
-                actor,
-                "gate.visitor",
-                visitor,
-                detail={"admitted": admitted, "host_household": host.pk if host else None},
-            )
-    except IntegrityError:
-        # A resend that raced this one: the first one's visitor is the answer.
-        existing = submitted_before(GateVisitor, key)
-        if existing is None:
-            raise
-        return _same_gate(existing, gate)
-    return visitor
+    earlier = save_once(
+        visitor,
+        key,
+        lambda: audit.record(
+            actor,
+            "gate.visitor",
+            visitor,
+            detail={"admitted": admitted, "host_household": host.pk if host else None},
+        ),
+    )
+    # A resend that raced this one: the first one's visitor is the answer.
+    return visitor if earlier is None else _same_gate(earlier, gate)
 
 
 def visitor_out(actor: Any, visitor: GateVisitor, *, time_out: Any = None) -> GateVisitor:
@@ -331,20 +344,15 @@ def register_vehicle(
         recorded_by=_actor_label(actor),
         submission_key=key,
     )
-    try:
-        with transaction.atomic():
-            with transaction.atomic():
-                vehicle.save(force_insert=True)
-            audit.record(
-                actor,
-                "gate.vehicle",
-                vehicle,
-                detail={"plate": clean_plate, "direction": way, "admitted": admitted},
-            )
-    except IntegrityError:
-        # A resend that raced this one: the first one's vehicle is the answer.
-        existing = submitted_before(GateVehicle, key)
-        if existing is None:
-            raise
-        return _same_gate(existing, gate)
-    return vehicle
+    earlier = save_once(
+        vehicle,
+        key,
+        lambda: audit.record(
+            actor,
+            "gate.vehicle",
+            vehicle,
+            detail={"plate": clean_plate, "direction": way, "admitted": admitted},
+        ),
+    )
+    # A resend that raced this one: the first one's vehicle is the answer.
+    return vehicle if earlier is None else _same_gate(earlier, gate)
