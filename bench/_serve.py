@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,3 +64,29 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except ProcessLookupError:
         return
     proc.wait(timeout=30)
+
+
+def http_load_setup(doc: str, db_name: str, rate: float, unit: str) -> tuple[Any, Any]:
+    """The arguments every HTTP-load bench takes, and Django set up on a throwaway PostgreSQL
+    database (exits 2 without one). Returns (args, cleanup)."""
+    import argparse
+
+    from _db import throwaway_database
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=rate, help=f"open-loop {unit}")
+    args = parser.parse_args()
+    vendor, cleanup = throwaway_database(db_name)
+    if vendor != "postgresql":
+        print("this benchmark needs PostgreSQL (DATABASE_URL)", file=sys.stderr)
+        cleanup()
+        sys.exit(2)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridguard.config.settings")
+    import django
+
+    django.setup()
+    return args, cleanup

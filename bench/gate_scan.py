@@ -22,7 +22,6 @@ PostgreSQL (`gridguard_bench_gate_scan` is created and dropped). The last line i
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
 import json
@@ -39,9 +38,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _db import pgbench_inserts, throwaway_database  # noqa: E402
+from _db import pgbench_inserts  # noqa: E402
 from _load import run_load  # noqa: E402
-from _serve import free_port, start_server, stop  # noqa: E402
+from _serve import free_port, http_load_setup, start_server, stop  # noqa: E402
 
 BENCH_DB = "gridguard_bench_gate_scan"
 BATCH = 5000
@@ -204,22 +203,7 @@ def raw_copy_rate(rows: list[dict[str, Any]], gate_pks: dict[str, int]) -> float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=1000.0, help="open-loop scans/s")
-    args = parser.parse_args()
-    vendor, cleanup = throwaway_database(BENCH_DB)
-    if vendor != "postgresql":
-        print("this benchmark needs PostgreSQL (DATABASE_URL)", file=sys.stderr)
-        cleanup()
-        sys.exit(2)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridguard.config.settings")
-    import django
-
-    django.setup()
+    args, cleanup = http_load_setup(__doc__, BENCH_DB, 1000.0, "scans/s")
     seconds = 5 if args.quick else 20
     proc = None
     try:

@@ -22,7 +22,6 @@ PostgreSQL (a throwaway database `gridguard_bench_registration` is created and d
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -37,9 +36,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _db import pgbench_inserts, throwaway_database  # noqa: E402
+from _db import pgbench_inserts  # noqa: E402
 from _load import run_load  # noqa: E402
-from _serve import free_port, start_server, start_worker, stop  # noqa: E402
+from _serve import free_port, http_load_setup, start_server, start_worker, stop  # noqa: E402
 
 BENCH_DB = "gridguard_bench_registration"
 PROVINCES = [("湖北省", "武汉市", "鄂A"), ("江苏省", "南京市", "苏A"), ("浙江省", "杭州市", "浙A")]
@@ -137,22 +136,7 @@ def make_batches(secret: str, make: Any, per_car: int, offset: int) -> Any:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=500.0, help="open-loop registrations/s")
-    args = parser.parse_args()
-    vendor, cleanup = throwaway_database(BENCH_DB)
-    if vendor != "postgresql":
-        print("this benchmark needs PostgreSQL (DATABASE_URL)", file=sys.stderr)
-        cleanup()
-        sys.exit(2)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridguard.config.settings")
-    import django
-
-    django.setup()
+    args, cleanup = http_load_setup(__doc__, BENCH_DB, 500.0, "registrations/s")
     seconds = 5 if args.quick else 20
     proc = None
     try:

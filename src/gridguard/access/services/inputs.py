@@ -15,11 +15,15 @@ from django.utils.translation import gettext as _
 
 from gridguard.core import clock
 from gridguard.core.errors import FieldError, InvalidInput
+from gridguard.health import travel
+from gridguard.health.services.registration import FEVER_FROM
 from gridguard.people.identity import check_phone
 
-MIN_TEMPERATURE, MAX_TEMPERATURE = Decimal("34.0"), Decimal("42.0")
-# 37.3 °C is the line used at gates and checkpoints in 2020 (体温≥37.3℃ 不得进入).
-FEVER = Decimal("37.3")
+# The project's one body-temperature range and fever line (traveller registration uses them
+# too): 37.3 °C is the line used at gates and checkpoints in 2020 (体温≥37.3℃ 不得进入).
+MIN_TEMPERATURE = Decimal(str(travel.MIN_TEMPERATURE))
+MAX_TEMPERATURE = Decimal(str(travel.MAX_TEMPERATURE))
+FEVER = FEVER_FROM
 # A device's clock may run a little ahead of the server's; more than this is a typing error.
 CLOCK_SKEW = dt.timedelta(minutes=2)
 # Gate books are typed in late at most a few days after the fact (offline devices, paper logs).
@@ -83,10 +87,13 @@ def parse_phone(value: Any, field: str, *, required: bool) -> tuple[str, list[Fi
 def parse_temperature(
     value: Any, field: str = "temperature"
 ) -> tuple[Decimal | None, list[FieldError]]:
-    """°C with one decimal, 34.0 to 42.0; blank means not taken."""
+    """°C with one decimal, within the project's range; blank means not taken."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, []
-    message = _("Enter a temperature between 34.0 and 42.0 °C.")
+    message = _("Enter a temperature between %(lo)s and %(hi)s °C.") % {
+        "lo": MIN_TEMPERATURE,
+        "hi": MAX_TEMPERATURE,
+    }
     try:
         if isinstance(value, bool):
             raise InvalidOperation
