@@ -28,6 +28,9 @@ _LINK_PERMISSIONS = {
     "gate_records": "gate.view",
     "checkpoints": "checkpoint.view",
     "traceback": "traceback.run",
+    "tickets": "tickets.view",
+    "tickets_triage": "tickets.triage",
+    "tickets_handle": "tickets.handle",
 }
 
 

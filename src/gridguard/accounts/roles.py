@@ -167,6 +167,22 @@ PERMISSIONS: dict[str, set[Role]] = {
     "checkpoint.manage": {R.COMMAND_OPERATOR, R.SYSTEM_ADMIN},
     # Trace-back (A4): who was near a case; always with a reason, always audited.
     "traceback.run": {R.HEALTH_WORKER, R.COMMAND_OPERATOR, R.COMMITTEE_WORKER},
+    # Citizen tickets (C1-C3): hotline operators take tickets in and triage them; departments
+    # answer what is dispatched to them; the command centre oversees and reports.
+    "tickets.intake": {R.HOTLINE_OPERATOR, R.COMMAND_OPERATOR},
+    "tickets.import": {R.HOTLINE_OPERATOR, R.SYSTEM_ADMIN},
+    "tickets.view": {
+        R.HOTLINE_OPERATOR,
+        R.COMMAND_OPERATOR,
+        R.DEPARTMENT_HANDLER,
+        R.COMMITTEE_WORKER,
+        R.SYSTEM_ADMIN,
+    },
+    "tickets.triage": {R.HOTLINE_OPERATOR, R.COMMAND_OPERATOR},
+    "tickets.handle": {R.DEPARTMENT_HANDLER, R.COMMITTEE_WORKER},
+    "tickets.report": {R.COMMAND_OPERATOR, R.HOTLINE_OPERATOR, R.SYSTEM_ADMIN},
+    "tickets.departments": {R.COMMAND_OPERATOR, R.SYSTEM_ADMIN},
+    "notices.publish": {R.COMMAND_OPERATOR, R.COMMITTEE_WORKER},
     "audit.view": {R.SYSTEM_ADMIN},
     "accounts.manage": {R.SYSTEM_ADMIN},
     "tokens.manage": {R.SYSTEM_ADMIN},

@@ -34,6 +34,7 @@ from gridguard.health.api.registration import router as registration_router  # n
 from gridguard.people.api import router as people_router  # noqa: E402
 from gridguard.territory.api import router as territory_router  # noqa: E402
 from gridguard.territory.api_exports import router as exports_router  # noqa: E402
+from gridguard.tickets.api.intake import router as tickets_router  # noqa: E402
 
 api.add_router("/territory", territory_router)
 api.add_router("/accounts", accounts_router)
@@ -49,3 +50,4 @@ api.add_router("/access/passes", passes_router)
 api.add_router("/access/gates", gates_router)
 api.add_router("/access/checkpoints", checkpoints_router)
 api.add_router("/access/tracebacks", traceback_router)
+api.add_router("/tickets", tickets_router)

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "gridguard.people",
     "gridguard.health",
     "gridguard.access",
+    "gridguard.tickets",
     "gridguard.demo",
 ]
 
@@ -164,6 +165,20 @@ TOKEN_CACHE_SECONDS = float(os.environ.get("GRIDGUARD_TOKEN_CACHE_SECONDS", 5))
 # flagged (a lent pass or a copied QR). Decision 0008.
 TWO_GATES_SECONDS = float(os.environ.get("GRIDGUARD_TWO_GATES_SECONDS", 120))
 RATELIMIT_VIEW = "gridguard.accounts.views.rate_limited"
+# Citizen tickets (C1): a new report joins an open case of the same clue reported at most this
+# many days before; below this confidence the classifier's subclass waits for an operator.
+TICKET_MERGE_WINDOW_DAYS = float(os.environ.get("GRIDGUARD_TICKET_MERGE_WINDOW_DAYS", 7))
+TICKET_TRIAGE_BELOW = float(os.environ.get("GRIDGUARD_TICKET_TRIAGE_BELOW", 0.45))
+# Hours a department has to answer, by urgency; a reminder goes out when this share is used.
+TICKET_DEADLINE_HOURS = {"urgent": 4.0, "high": 24.0, "normal": 72.0}
+TICKET_REMIND_AT = 0.75
+# The public ticket form, per address.
+TICKET_FORM_RATE = os.environ.get("GRIDGUARD_TICKET_FORM_RATE", "20/m")
+# The daily ticket report of each district for yesterday is stored after this Shanghai hour.
+TICKET_REPORT_HOUR = int(os.environ.get("GRIDGUARD_TICKET_REPORT_HOUR", 7))
+# Where messages to citizens and handlers go: a dotted path to a class with send(); the
+# default writes them to the log (a real SMS or app-push gateway is configured per city).
+NOTIFY_BACKEND = os.environ.get("GRIDGUARD_NOTIFY_BACKEND", "gridguard.core.notify.LogBackend")
 
 if os.environ.get("REDIS_URL"):
     CACHES = {

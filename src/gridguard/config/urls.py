@@ -24,6 +24,10 @@ urlpatterns = [
     path("gate-records/", include("gridguard.access.urls.gate_records")),
     path("checkpoints/", include("gridguard.access.urls.checkpoints")),
     path("traceback/", include("gridguard.access.urls.traceback")),
+    path("tickets/report/", include("gridguard.tickets.urls.reports")),
+    path("tickets/", include("gridguard.tickets.urls.pages")),
+    path("notices/", include("gridguard.tickets.urls.notices")),
+    path("open311/v2/", include("gridguard.tickets.urls.open311")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -44,7 +44,12 @@ def check_range(
     field when the end is before the start or the range is longer than a year."""
     today = clock.today()
     until = until or today
-    since = since or until - dt.timedelta(days=6)
+    try:
+        since = since or until - dt.timedelta(days=6)
+    except OverflowError:  # an `until` in the first days of year 1
+        raise InvalidInput(
+            [FieldError(fields[1], "out_of_range", _("Choose a date after the year 2000."))]
+        ) from None
     if until < since:
         raise InvalidInput([FieldError(fields[1], "before_start", _("This is before the start."))])
     if (until - since).days >= MAX_RANGE_DAYS:

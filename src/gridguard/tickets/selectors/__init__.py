@@ -1,0 +1,1 @@
+"""Every read of the ticket system, always scoped with `visible_to`."""

@@ -1,0 +1,1 @@
+"""Every write of the ticket system: intake, routing and deadlines, handling."""

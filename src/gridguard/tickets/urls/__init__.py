@@ -1,0 +1,1 @@
+"""The ticket app's urls, one module per concept (mounted in config/urls.py)."""
