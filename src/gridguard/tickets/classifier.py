@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import unicodedata
@@ -180,7 +181,8 @@ def save(classifier: Classifier, path: Path | None = None) -> Path:
     """Write the model atomically (a reader never sees half a file)."""
     target = path or model_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
+    # Own temporary name per process: two workers training at once must not share one.
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     joblib.dump(classifier, tmp)
     tmp.replace(target)
     return target
