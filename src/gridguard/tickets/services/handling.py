@@ -60,7 +60,11 @@ def _check_subclass(value: Any) -> str:
 
 
 def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("area", "department").get(pk=case.pk)
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("area", "department")
+        .get(pk=case.pk)
+    )
 
 
 def triage(
