@@ -163,10 +163,6 @@ def test_reset_replaces_the_city_with_the_same_city_for_the_same_seed(tmp_path: 
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "GRIDGUARD_VAR_DIR": str(tmp_path),
-        # KNOWN DEFECT (session 7): a run after --reset draws differently when the processes
-        # have different string-hash seeds (some set is iterated while drawing); until it is
-        # found, the processes share one seed so this test checks the seed -> city promise.
-        "PYTHONHASHSEED": "0",
     }
     exe = str(Path(sys.executable).parent / "gridguard")
 

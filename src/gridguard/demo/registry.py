@@ -119,6 +119,10 @@ def run_demo(ctx: DemoContext, only: set[str] | None = None) -> DemoContext:
         if only is not None and step.name not in only:
             continue
         t0 = time.perf_counter()
+        # Each step draws from its own stream, seeded by the seed and its name: steps whose
+        # draws depend on the time of day (slots already passed, shifts still ahead) must not
+        # change what the later steps draw, or the same seed would not give the same city.
+        ctx.rnd = random.Random(f"{ctx.seed}:{step.name}")
         with transaction.atomic():
             step.fn(ctx)
         ctx.timings[step.name] = time.perf_counter() - t0
