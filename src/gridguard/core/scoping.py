@@ -157,3 +157,30 @@ class SystemActor:
 
 
 SYSTEM = SystemActor()
+
+
+class PublicActor:
+    """Nobody logged in, acting through one public door (the traveller form, the ticket
+    form, Open311): no territory, no permission; the audit trail names the door."""
+
+    pk = None
+    is_authenticated = False
+    is_active = True
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def scope_paths(self) -> tuple[str, ...]:
+        return ()
+
+    def can(self, permission: str) -> bool:
+        return False
+
+    def can_at(self, permission: str, path: str) -> bool:
+        return False
+
+    def audit_label(self) -> str:
+        return self.label
+
+    def __str__(self) -> str:
+        return self.label

@@ -44,10 +44,10 @@ from gridguard.accounts.services import authenticate_token
 from gridguard.core import clock
 from gridguard.core.api import StaffSessionAuth
 from gridguard.core.errors import FieldError, InvalidInput, NotPermitted, OutOfScope
-from gridguard.core.scoping import require_permission
+from gridguard.core.scoping import PublicActor, require_permission
 from gridguard.tickets import taxonomy
 from gridguard.tickets.models import CaseStatus, Channel, Ticket
-from gridguard.tickets.selectors.cases import cases_visible_to
+from gridguard.tickets.selectors.cases import tickets_visible_to
 from gridguard.tickets.services import intake
 
 SCHEMA_PATH = Path(__file__).with_name("open311_schema.json")
@@ -78,30 +78,7 @@ class Problem(Exception):
         return cls(status, [(field, message)])
 
 
-class PublicOpen311Actor:
-    """An anonymous Open311 client: no territory, no roles; the audit trail names it."""
-
-    pk = None
-    is_authenticated = False
-    is_active = True
-
-    def scope_paths(self) -> tuple[str, ...]:
-        return ()
-
-    def can(self, permission: str) -> bool:
-        return False
-
-    def can_at(self, permission: str, path: str) -> bool:
-        return False
-
-    def audit_label(self) -> str:
-        return "public:open311"
-
-    def __str__(self) -> str:
-        return "public:open311"
-
-
-PUBLIC = PublicOpen311Actor()
+PUBLIC = PublicActor("public:open311")
 
 
 def _errors(status: int, errors: list[tuple[str | None, str]]) -> JsonResponse:
@@ -227,14 +204,6 @@ def _request_row(t: Ticket) -> dict[str, Any]:
     }
 
 
-def _visible_tickets(actor: Any) -> QuerySet[Ticket]:
-    """Tickets of the cases the actor may see (the case selector does the scoping)."""
-    case_ids = cases_visible_to(actor).order_by().values("pk")
-    return Ticket.objects.filter(case_id__in=case_ids).select_related(
-        "case", "case__department", "area"
-    )
-
-
 def _csv_param(request: HttpRequest, name: str, limit: int = MAX_IDS) -> list[str]:
     values = [v.strip() for v in request.GET.get(name, "").split(",") if v.strip()]
     if len(values) > limit:
@@ -267,7 +236,7 @@ def _int_param(request: HttpRequest, name: str, default: int, top: int) -> int:
 def _filtered(request: HttpRequest, actor: Any) -> QuerySet[Ticket]:
     """The spec's filters: `service_request_id` overrides the others; dates default to the
     last 90 days and may span at most 90 days."""
-    qs = _visible_tickets(actor)
+    qs = tickets_visible_to(actor)
     ids = _csv_param(request, "service_request_id")
     if ids:
         return qs.filter(number__in=ids)
@@ -315,7 +284,7 @@ def _list(request: HttpRequest) -> HttpResponse:
 def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
     """One request by its ticket number (in the caller's territory), as a one-item array."""
     actor = _reader(request)
-    found = _visible_tickets(actor).filter(number=request_id).first()
+    found = tickets_visible_to(actor).filter(number=request_id).first()
     if found is None:
         raise Problem.one(404, "service_request_id", _("There is no such request."))
     return JsonResponse([_request_row(found)], safe=False)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from gridguard.core import audit, clock, context, leansql
 from gridguard.core.errors import FieldError, InvalidInput
-from gridguard.core.scoping import require_in_scope
+from gridguard.core.scoping import PublicActor, require_in_scope
 from gridguard.health import travel
 from gridguard.health.models import (
     Channel,
@@ -45,31 +45,7 @@ FEVER_FROM = Decimal("37.3")
 _RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
-class PublicFormActor:
-    """The actor for the public traveller form: nobody logged in, allowed to do nothing but
-    register. The audit trail names the channel."""
-
-    pk = None
-    is_authenticated = False
-    is_active = True
-
-    def scope_paths(self) -> tuple[str, ...]:
-        return ()
-
-    def can(self, permission: str) -> bool:
-        return False
-
-    def can_at(self, permission: str, path: str) -> bool:
-        return False
-
-    def audit_label(self) -> str:
-        return "public:traveller-form"
-
-    def __str__(self) -> str:
-        return "public:traveller-form"
-
-
-PUBLIC_FORM = PublicFormActor()
+PUBLIC_FORM = PublicActor("public:traveller-form")
 
 
 @dataclass

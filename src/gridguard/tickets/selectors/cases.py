@@ -38,6 +38,14 @@ def cases_visible_to(actor: Any) -> QuerySet[Case]:
     return qs.order_by("-last_reported_at", "-pk")
 
 
+def tickets_visible_to(actor: Any) -> QuerySet[Ticket]:
+    """Tickets of the cases the actor may see (a ticket is read with its case)."""
+    case_ids = cases_visible_to(actor).order_by().values("pk")
+    return Ticket.objects.filter(case_id__in=case_ids).select_related(
+        "case", "case__department", "area"
+    )
+
+
 def triage_queue(actor: Any) -> QuerySet[Case]:
     """Cases waiting for an operator: unsure classification, no department, or a place that
     was not found, oldest first."""

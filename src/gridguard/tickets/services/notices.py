@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -101,17 +101,26 @@ def publish_notice(
     return notice
 
 
-def withdraw_notice(actor: Any, notice: Notice) -> Notice:
-    """Withdraw a notice (it stays on record); withdrawing twice changes nothing."""
+_Withdrawable = TypeVar("_Withdrawable", Notice, Answer)
+
+
+def _withdraw(actor: Any, item: _Withdrawable, action: str) -> _Withdrawable:
+    """Withdraw a notice or an answer (it stays on record); withdrawing twice changes
+    nothing."""
     require_permission(actor, PUBLISH)
-    require_permission_at(actor, PUBLISH, notice.area)
-    if notice.withdrawn_at is not None:
-        return notice
+    require_permission_at(actor, PUBLISH, item.area)
+    if item.withdrawn_at is not None:
+        return item
     with transaction.atomic():
-        notice.withdrawn_at = clock.now()
-        notice.save(update_fields=["withdrawn_at"])
-        audit.record(actor, "notice.withdraw", notice, area_path=notice.area.path)
-    return notice
+        item.withdrawn_at = clock.now()
+        item.save(update_fields=["withdrawn_at"])
+        audit.record(actor, action, item, area_path=item.area.path)
+    return item
+
+
+def withdraw_notice(actor: Any, notice: Notice) -> Notice:
+    """Withdraw a notice (it stays on record)."""
+    return _withdraw(actor, notice, "notice.withdraw")
 
 
 def parse_subclasses(value: Any) -> tuple[list[str], list[FieldError]]:
@@ -160,13 +169,5 @@ def publish_answer(
 
 
 def withdraw_answer(actor: Any, answer: Answer) -> Answer:
-    """Withdraw an answer (it stays on record); withdrawing twice changes nothing."""
-    require_permission(actor, PUBLISH)
-    require_permission_at(actor, PUBLISH, answer.area)
-    if answer.withdrawn_at is not None:
-        return answer
-    with transaction.atomic():
-        answer.withdrawn_at = clock.now()
-        answer.save(update_fields=["withdrawn_at"])
-        audit.record(actor, "answer.withdraw", answer, area_path=answer.area.path)
-    return answer
+    """Withdraw an answer (it stays on record)."""
+    return _withdraw(actor, answer, "answer.withdraw")

@@ -26,6 +26,7 @@ from django_ratelimit.decorators import ratelimit
 
 from gridguard.core import clock
 from gridguard.core.errors import FieldError, InvalidInput
+from gridguard.core.scoping import PublicActor
 from gridguard.tickets.models import MAX_PLACE, MAX_TEXT, CaseStatus, Channel, Ticket
 from gridguard.tickets.selectors import cases as case_selectors
 from gridguard.tickets.selectors import pages as selectors
@@ -38,35 +39,7 @@ _KEY = re.compile(r"^[0-9a-f]{32}$")
 _RECENT = "gg_tickets"
 
 
-class PublicTicketFormActor:
-    """The actor for the public ticket form: nobody logged in, allowed to do nothing but file
-    a ticket and rate its answer. The audit trail names the channel."""
-
-    pk = None
-    is_authenticated = False
-    is_active = True
-
-    def scope_paths(self) -> tuple[str, ...]:
-        """Nothing: the form reads no one's records."""
-        return ()
-
-    def can(self, permission: str) -> bool:
-        """No permission: the form is public by design, services are called without one."""
-        return False
-
-    def can_at(self, permission: str, path: str) -> bool:
-        """No permission anywhere."""
-        return False
-
-    def audit_label(self) -> str:
-        """How the audit trail and the case history name it."""
-        return "public:ticket-form"
-
-    def __str__(self) -> str:
-        return "public:ticket-form"
-
-
-PUBLIC_FORM = PublicTicketFormActor()
+PUBLIC_FORM = PublicActor("public:ticket-form")
 
 
 def _form_rate(group: str, request: HttpRequest) -> str:
