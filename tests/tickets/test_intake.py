@@ -35,7 +35,7 @@ def test_the_same_clue_through_another_channel_joins_the_case(ticket_city: Ticke
     first = file_ticket(ticket_city.users["hotline"], GATE, "A1小区")
     again = file_ticket(ticket_city.users["hotline"], GATE_AGAIN, "A1小区1号楼", channel="web")
     other_problem = file_ticket(ticket_city.users["hotline"], CARDS, "A1小区")
-    other_place = file_ticket(ticket_city.users["hotline"], GATE, "B1小区")
+    other_place = file_ticket(ticket_city.users["hotline"], GATE.replace("A1", "B1"), "B1小区")
     assert again.case_id == first.case_id and again.merge_score is not None
     assert other_problem.case_id != first.case_id
     assert other_place.case_id not in {first.case_id, other_problem.case_id}

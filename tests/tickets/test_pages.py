@@ -251,7 +251,7 @@ def test_department_queue_marks_cases_past_their_deadline(
 ) -> None:
     hotline = ticket_city.users["hotline"]
     late = file_ticket(hotline, PRICE, "A2小区", at=clock.now() - dt.timedelta(days=5)).case
-    fresh = file_ticket(hotline, PRICE, "B1小区").case
+    fresh = file_ticket(hotline, PRICE.replace("A2", "B1"), "B1小区").case
     assert late.department == fresh.department == ticket_city.departments["market"]
     Case.objects.filter(pk=late.pk).update(due_at=clock.now() - dt.timedelta(hours=1))
     html = as_user("handler_market").get(reverse("tickets:queue")).content.decode()

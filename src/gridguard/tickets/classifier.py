@@ -85,6 +85,29 @@ class Classifier:
         """The prediction for one text."""
         return self.predict_many([text])[0]
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The rarity table is rebuilt from the pipeline; it is not saved with the model.
+        return {k: v for k, v in self.__dict__.items() if k != "_rarity"}
+
+    def rarity(self, gram: str) -> float:
+        """How much a character n-gram says about which thing a ticket is about: its inverse
+        document frequency in the training texts; 0 for the n-grams in most of them, the
+        highest for those never seen (names: 益寿堂, 顺通)."""
+        table = self.__dict__.get("_rarity")
+        if table is None:
+            vectorizer = self.pipeline.named_steps["chars"]
+            idf = vectorizer.idf_
+            table = (
+                {gram: float(idf[column]) for gram, column in vectorizer.vocabulary_.items()},
+                set(getattr(vectorizer, "stop_words_", ())),
+                float(idf.max()),
+            )
+            self.__dict__["_rarity"] = table
+        weights, common, unseen = table
+        if gram in common:
+            return 0.0
+        return float(weights.get(gram, unseen))
+
 
 def build_pipeline() -> Any:
     """The untrained pipeline: character 1-3-grams, one logistic regression.

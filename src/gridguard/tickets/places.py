@@ -21,27 +21,37 @@ _ADMIN = re.compile(
     r"|[\u4e00-\u9fa5]{2,4}(?:街道|镇)"
 )
 
+# 里 names Shanghai lanes (步高里) but also ends 公里, 这里, 家里 …; 村委, 政府, 邻居, 居委,
+# 市场监管, 进站, 厂区 are not places either.
 _COMPOUND = (
-    "小区|花园|新村|公寓|家园|大厦|广场|商务楼|大楼|山庄|别墅|公馆|村|苑|坊|里|城|府|庭|湾|园|居|邨"
+    "小区|花园|新村|公寓|家园|大厦|商厦|广场|商务楼|大楼|山庄|别墅|公馆|村(?![委里民口])|苑|坊|"
+    "(?<![公这那哪家心夜城村区店厂里])里|城|(?<!政)府|庭|湾|园|"
+    "(?<![邻独定同民起旧新安群])居(?![委民住家室然])|邨"
 )
 _VENUE = (
-    "超市|大卖场|菜场|菜市场|农贸市场|生鲜市场|市场|药房|药店|医院|诊所|卫生服务中心|发热门诊|"
-    "小学|中学|幼儿园|学校|大学|学院|公司|工厂|厂|酒店|宾馆|旅馆|饭店|餐厅|酒楼|棋牌室|麻将馆|"
+    "超市|大卖场|菜场|菜市场|农贸市场|生鲜市场|市场(?!监管|价格|供应)|药房|药店|医院|诊所|卫生服务中心|发热门诊|"
+    "小学|中学|幼儿园|学校|大学|学院|公司|工厂|厂(?![区长房])|酒店|宾馆|旅馆|饭店|餐厅|酒楼|棋牌室|麻将馆|"
     "茶馆|网吧|浴室|足浴店|健身房|理发店|便利店|水果店|面馆|银行|营业厅|地铁站|火车站|汽车站|"
-    "道口|收费站|检查站|工业园|产业园|园区|商场|商城|写字楼|工地|物业|民宿|公园|站"
+    "道口|收费站|检查站|工业园|产业园|园区|商场|商城|写字楼|工地|物业|民宿|公园|(?<![进出到])站"
 )
 _NAME = r"[\u4e00-\u9fa5A-Za-z0-9]"
 _ROAD_NUMBER = re.compile(rf"({_NAME}{{1,6}}?(?:路|街|大道|公路|巷))(\d{{1,5}})(?:弄|号|支弄)")
 _ROAD = re.compile(rf"({_NAME}{{2}}(?:路|大道|公路))(?![口边上旁])")
-_SUFFIX = re.compile(rf"(?=({_VENUE}|{_COMPOUND}))")
+# 银行卡 is a bank card, not a bank.
+_SUFFIX = re.compile(rf"(?=({_VENUE}|{_COMPOUND}))(?!银行卡)")
+# Words between a name and its suffix that people drop or add freely: 康鑫大药房 is 康鑫药房,
+# 悦居服务公寓 is 悦居公寓, 申达服饰有限公司 is 申达服饰公司.
+_MODIFIER = re.compile(r"(?:大|服务式?|有限|有限责任|股份有限|股份|连锁|便民|社区)+$")
 
-# Words that sit before a suffix without naming anything.
+# Words that sit before a suffix without naming anything (a name made only of them is none).
 _GENERIC = re.compile(
-    r"^(我们|我家|你们|他们|咱们|本|该|这个|那个|这|那|整个|附近|周边|隔壁|对面|楼下|楼上|"
+    r"(?:我们|我家|要求|希望|建议|询问|咨询|反映|举报|投诉|关于|所有|进入|进出|离开|回到|来到|前往|"
+    r"所在|住在|你们|他们|咱们|本|该|这个|那个|这|那|整个|附近|周边|隔壁|对面|楼下|楼上|"
     r"老旧|居民|所在|所住|住的|各个|各|全|每个|很多|有的|部分|一些|多个|一家|一个|个别|某|"
-    r"小区|老|新|大|小|的|了|在|到|去|是|和|及|有|里|家|门|区|公|个|些)"
+    r"小区|一处|某处|老|新|大|小|的|了|在|到|去|是|和|及|有|里|家|门|区|公|个|些)+"
 )
-_STOP_CHARS = set("的了在到去是和与及从把被给向对为就都也还又说叫让住找请")
+# Function words, and the ends of road addresses (梅川路梅岭苑 is 梅岭苑 on 梅川路).
+_STOP_CHARS = set("的了在到去是和与及从把被给向对为就都也还又说叫让住找请路弄号巷")
 
 
 def _clean(text: str) -> str:
@@ -69,16 +79,20 @@ def keys(*texts: str) -> list[str]:
         for m in _ROAD_NUMBER.finditer(text):
             road = m.group(1)[-3:]
             found.setdefault(f"r:{road}{int(m.group(2))}", 0)
+        covered = -1
         for m in _SUFFIX.finditer(text):
             suffix = m.group(1)
             pos = m.start()
-            name = _name_before(text, pos, 4)
+            if pos < covered:
+                continue  # 站 inside 检查站, 园 inside 花园: the longer suffix already counted
+            covered = pos + len(suffix)
+            name = _MODIFIER.sub("", _name_before(text, pos, 10))
             if len(name) < 2:
                 continue
-            # The part of the name right before the suffix, 2 characters (3 for one-character
-            # suffixes like 苑, which otherwise make too short a key).
-            short = name[-3:] if len(suffix) == 1 else name[-2:]
-            if _GENERIC.match(short) or _GENERIC.match(name[-2:]) or short.isdigit():
+            # The part of the name right before the suffix: 2 characters, what people keep
+            # when they shorten a name (宝山区顾村镇菊盛苑, 顾村菊盛苑 and 菊盛苑 are one).
+            short = name[-2:]
+            if _GENERIC.fullmatch(short) or short.isdigit():
                 continue
             kind = "v" if re.fullmatch(_VENUE, suffix) else "c"
             found.setdefault(f"{kind}:{short}{suffix}", 1)
@@ -102,3 +116,46 @@ def compatible(a: list[str], b: list[str]) -> float:
         # Same road: the same place unless each names a different number or compound on it.
         return 0.0 if (sa and sb) else 0.5
     return 0.0
+
+
+_ROAD_NAME = re.compile(rf"{_NAME}{{2}}(?:路|大道|公路|街|巷)(?:\d+(?:弄|支弄|号))?")
+_NUMBERS = re.compile(r"\d+(?:号楼|号|弄|支弄|室|栋|幢|楼)")
+_QUOTED = re.compile(r"[“\"「『（(]([^”\"」』）)]{2,16})[”\"」』）)]")
+
+
+def name_text(place: str, text: str = "") -> str:
+    """The words of a report that can name its place or subject: the place field without
+    city, district, street and numbers, and whatever the text puts in quotes or brackets
+    (一家药房（益寿堂）, 卖家“口罩直供小陈”)."""
+    # Roads are compared as roads (keys); names are what is left.
+    place = _ROAD_NAME.sub("|", _ADMIN.sub("|", _clean(place)))
+    parts = [_NUMBERS.sub("|", place)]
+    parts += _QUOTED.findall(_clean(text))
+    return "|".join(parts)
+
+
+def root(key: str) -> str:
+    """The name part of a road or compound key, without road number or suffix
+    (r:赤峰路63 and c:赤峰苑 → 赤峰): many compounds are named after their road."""
+    body = key[2:]
+    if key.startswith(("r:", "w:")):
+        body = re.sub(r"(路|街|大道|公路|巷)?\d*$", "", body)
+    else:
+        m = re.search(rf"({_VENUE}|{_COMPOUND})$", body)
+        body = body[: m.start()] if m else body
+    return body[-2:]
+
+
+_BUILDING = re.compile(r"(?<![路街道巷\d])(\d{1,3})(?:号楼|幢|栋|号)(?![线床])")
+
+
+def buildings(*texts: str) -> set[str]:
+    """The building numbers the texts name (18号楼, 125弄18号 → "18"); road numbers are not
+    buildings (金沙江路2021号)."""
+    return {m.group(1).lstrip("0") for t in texts for m in _BUILDING.finditer(_clean(t))}
+
+
+def without_roads(text: str) -> str:
+    """The text with road names and numbers blanked out (赤峰路63弄 → |): what is left can
+    name a compound, a venue or a firm."""
+    return _ROAD_NAME.sub("|", _clean(text))

@@ -27,7 +27,7 @@ from gridguard.core.errors import FieldError, InvalidInput
 from gridguard.core.scoping import paths_of, require_permission
 from gridguard.territory.address_match import place_address
 from gridguard.territory.models import Area
-from gridguard.tickets import classifier, matching, places
+from gridguard.tickets import classifier, matching
 from gridguard.tickets.models import (
     MAX_PLACE,
     MAX_TEXT,
@@ -286,7 +286,8 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
     model = classifier.current()
     predictions = model.predict_many([i.text for i in items])
     reports = [
-        matching.Report.of(i.text, i.place_text, p) for i, p in zip(items, predictions, strict=True)
+        matching.Report.of(i.text, i.place_text, p, model)
+        for i, p in zip(items, predictions, strict=True)
     ]
     window = dt.timedelta(days=settings.TICKET_MERGE_WINDOW_DAYS)
     open_cases = _open_cases(reports, items, window, model)
@@ -297,13 +298,13 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
     touched: dict[int, _Open] = {}
     areas = {a.pk: a for a in Area.objects.filter(pk__in={pk for pk, _ in placed})}
     for item, report, (area_pk, matched) in zip(items, reports, placed, strict=True):
+        block_keys = set(report.block_keys())
         candidates = [
-            (i, r)
+            (i, o.reports[-5:])
             for i, o in enumerate(open_cases)
             if o.case.status in OPEN_STATUSES
             and item.received_at - o.case.last_reported_at <= window
-            and (o.keys & set(_block_keys(report)))
-            for r in o.reports
+            and (o.keys & block_keys)
         ]
         best = matching.best_case(report, candidates)
         if best is not None:
@@ -312,11 +313,11 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
             case.ticket_count += 1
             case.last_reported_at = max(case.last_reported_at, item.received_at)
             entry.reports.append(report)
-            entry.keys.update(_block_keys(report))
+            entry.keys.update(block_keys)
         else:
             case = _open_case(item, report, areas[area_pk], matched)
             score = None
-            entry = _Open(case=case, reports=[report], keys=set(_block_keys(report)))
+            entry = _Open(case=case, reports=[report], keys=block_keys)
             open_cases.append(entry)
         touched[id(entry)] = entry
         ticket = Ticket(
@@ -392,13 +393,6 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
     return tickets
 
 
-def _block_keys(report: matching.Report) -> list[str]:
-    """Keys a case is found under: its place keys, or its subclass when it names no place
-    (so that a forwarded copy of a placeless tip can still find it)."""
-    strong = places.strong(report.place_keys)
-    return report.place_keys if strong else [*report.place_keys, f"s:{report.prediction.subclass}"]
-
-
 def _open_cases(
     reports: list[matching.Report],
     items: list[Incoming],
@@ -407,7 +401,7 @@ def _open_cases(
 ) -> list[_Open]:
     """The open cases that share a key with any of the new reports, within the window, with
     their latest reports re-read (a case's reports are few; their classification is cheap)."""
-    keys = {k for r in reports for k in _block_keys(r)}
+    keys = {k for r in reports for k in r.block_keys()}
     if not keys:
         return []
     since = min(i.received_at for i in items) - window
@@ -431,16 +425,17 @@ def _open_cases(
     for case_id, text, place in rows:
         if len(latest.setdefault(case_id, [])) < 5:
             latest[case_id].append((text, place))
-    flat = [(cid, t, p) for cid, pairs in latest.items() for t, p in pairs]
+    # Oldest first, as the reports of a case are kept (newest last).
+    flat = [(cid, t, p) for cid, pairs in latest.items() for t, p in reversed(pairs)]
     predictions = model.predict_many([t for _, t, _ in flat])
     by_case: dict[int, _Open] = {}
     for (case_id, text, place), prediction in zip(flat, predictions, strict=True):
         entry = by_case.get(case_id)
-        report = matching.Report.of(text, place, prediction)
+        report = matching.Report.of(text, place, prediction, model)
         if entry is None:
             entry = by_case[case_id] = _Open(case=cases[case_id], reports=[], keys=set())
         entry.reports.append(report)
-        entry.keys.update(_block_keys(report))
+        entry.keys.update(report.block_keys())
     return list(by_case.values())
 
 
