@@ -80,7 +80,9 @@ def test_two_branches_of_one_chain_on_different_roads_are_different_places() -> 
 
 def test_a_firm_named_without_its_trade_word_is_the_same_firm() -> None:
     a = report("江桥 顺通物流", "顺通物流江桥仓 分拣线上人挨人 口罩要自己买 没人测温")
-    b = report("嘉定区江桥镇", "市民致电称江桥镇一家物流公司（顺通）仓库员工上百人同时上班。")
+    b = report(
+        "嘉定区江桥镇", "市民致电称江桥镇一家物流公司（顺通）仓库员工上百人同时上班，未测温。"
+    )
     assert matching.place_match(a, b) == matching.SAME
     assert matching.same_clue(b, [a]) is not None
 
