@@ -65,6 +65,12 @@ class Area(models.Model):
     def path_for(parent: Area | None, code: str) -> str:
         return (parent.path if parent else "/") + code + "/"
 
+    @staticmethod
+    def paths_above(path: str) -> list[str]:
+        """The path itself and the path of every area above it, nearest first."""
+        parts = [p for p in path.split("/") if p]
+        return ["/" + "/".join(parts[:n]) + "/" for n in range(len(parts), 0, -1)]
+
 
 class GridCell(AreaScoped):
     """A grid cell (网格): a patch of a committee or street, the places in it, its workers."""

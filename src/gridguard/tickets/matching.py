@@ -31,7 +31,7 @@ from gridguard.tickets.classifier import Prediction, normalise
 
 # Set by hand and checked on data/tickets/merge/dev.jsonl; bench/ticket_quality.py reports
 # both the dev and the untouched test set.
-SAME_PLACE_LINE = 0.45
+SAME_PLACE_LINE = 0.40
 SAME_BUILDING_LINE = 0.30
 NEAR_PLACE_LINE = 0.75
 NO_PLACE_LINE = 0.80
@@ -107,7 +107,7 @@ class Report:
         out = [*self.place_keys, *self.text_keys]
         out += [f"n:{g}" for g, w in self.names.items() if w >= NAME_KEY_RARITY]
         # Name roots find a compound from its road address (赤峰路63弄 → 赤峰苑).
-        out += sorted({f"o:{places.root(k)}" for k in self.place_keys if k[0] in "rcw"})
+        out += sorted({f"o:{places.root(k)}" for k in self.place_keys if k[0] in "rcvw"})
         if not places.strong(self.place_keys):
             out.append(f"s:{self.prediction.subclass}")
         return out
@@ -212,10 +212,13 @@ def same_clue(
     case_text = {k for r in case for k in r.text_keys}
     shared_key = bool(case_place & (new_place | set(new.text_keys)) or case_text & new_place)
     best: float | None = None
-    for old in case:
-        place = place_match(new, old, ambiguous)
-        if place == CONFLICT:
-            continue
+    matches = [place_match(new, old, ambiguous) for old in case]
+    if CONFLICT in matches:
+        # The reports of a case are about one place: a new report that names a different
+        # road, building or neighbouring compound than one of them is about another place,
+        # however well it matches a vaguer one (好邻生鲜 against 好邻生鲜七宝店, 漕宝路).
+        return None
+    for old, place in zip(case, matches, strict=True):
         if shared_key:
             place = SAME
         s = score(new, old)

@@ -17,7 +17,7 @@ import unicodedata
 # City, district, street and town names in front of a place: dropped before keys are read.
 # The character before 区 rules out the words that end in 区 without being a district.
 _ADMIN = re.compile(
-    r"上海市?|[\u4e00-\u9fa5]{1,2}[^\W小社园校景城市片发税厂营住辖山矿学院示范]新?区"
+    r"上海市?|(?:黄浦|徐汇|长宁|静安|普陀|虹口|杨浦|闵行|宝山|嘉定|浦东|金山|松江|青浦|奉贤|崇明)(?:新区|区|(?![路街道大]))|[\u4e00-\u9fa5]{1,2}[^\W小社园校景城市片发税厂营住辖山矿学院示范]新?区"
     r"|[\u4e00-\u9fa5]{2,4}(?:街道|镇)"
 )
 
@@ -25,7 +25,7 @@ _ADMIN = re.compile(
 # 市场监管, 进站, 厂区 are not places either.
 _COMPOUND = (
     "小区|花园|新村|公寓|家园|大厦|商厦|广场|商务楼|大楼|山庄|别墅|公馆|村(?![委里民口])|苑|坊|"
-    "(?<![公这那哪家心夜城村区店厂里])里|城|(?<!政)府|庭|湾|园|"
+    "(?<![公这那哪家心夜城村区店厂里厢舍末间堂群楼院屋房车手眼梦会局市园场站箱锅周])里(?![面头边])|城|(?<!政)府|庭|湾|园|"
     "(?<![邻独定同民起旧新安群])居(?![委民住家室然])|邨"
 )
 _VENUE = (
@@ -43,20 +43,33 @@ _SUFFIX = re.compile(rf"(?=({_VENUE}|{_COMPOUND}))(?!银行卡)")
 # 悦居服务公寓 is 悦居公寓, 申达服饰有限公司 is 申达服饰公司.
 _MODIFIER = re.compile(r"(?:大|服务式?|有限|有限责任|股份有限|股份|连锁|便民|社区)+$")
 
+# A firm's trade and legal form: shared by firms that are not the same firm.
+_TRADE = (
+    "物流|快递|电子|科技|网络|服饰|服装|五金|制品|贸易|实业|包装|材料|餐饮|食品|医药|装修|生鲜|"
+    "信息|建设|建筑|机械|文化|传媒|汽配|汽修|印刷|纺织|家具|建材"
+)
+_LEGAL = "有限责任公司|股份有限公司|有限公司|集团|分公司|总店|分店|店"
 # Words that sit before a suffix without naming anything (a name made only of them is none).
 _GENERIC = re.compile(
     r"(?:我们|我家|要求|希望|建议|询问|咨询|反映|举报|投诉|关于|所有|进入|进出|离开|回到|来到|前往|"
-    r"所在|住在|物流|快递|电子|科技|网络|服饰|服装|五金|贸易|实业|包装|餐饮|食品|医药|装修|你们|他们|咱们|本|该|这个|那个|这|那|整个|附近|周边|隔壁|对面|楼下|楼上|"
-    r"老旧|居民|所在|所住|住的|各个|各|全|每个|很多|有的|部分|一些|多个|一家|一个|个别|某|"
-    r"小区|一处|某处|老|新|大|小|的|了|在|到|去|是|和|及|有|里|家|门|区|公|个|些)+"
+    rf"所在|住在|{_TRADE}|你们|他们|咱们|本|该|这个|那个|这|那|整个|附近|周边|隔壁|对面|楼下|楼上|"
+    r"老旧|居民|所住|住的|各个|各|全|每个|很多|有的|部分|一些|多个|一家|一个|个别|某|这家|那家|"
+    r"哪家|每家|他家|小区|一处|某处|的|了|在|到|去|是|这里|那里|家里|门口|大门|小门|公共|老|新|大|小)+"
+)
+# Names of one kind of venue that people use for each other.
+_SYNONYMS = (
+    (re.compile(r"社区医院|社区卫生中心|社区卫生服务站|社区服务中心"), "社区卫生服务中心"),
+    (re.compile(r"菜市场|农贸市场"), "菜场"),
 )
 # Function words, and the ends of road addresses (梅川路梅岭苑 is 梅岭苑 on 梅川路).
-_STOP_CHARS = set("的了在到去是和与及从把被给向对为就都也还又说叫让住找请路弄号巷")
+_STOP_CHARS = set("的了在到去是与及把被就也还又说叫让住找请路弄号巷")
 
 
 def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text or "")
-    return re.sub(r"\s+", "", text)
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+    for pattern, common in _SYNONYMS:
+        text = pattern.sub(common, text)
+    return text
 
 
 def _name_before(text: str, end: int, width: int) -> str:
@@ -86,7 +99,12 @@ def keys(*texts: str) -> list[str]:
             if pos < covered:
                 continue  # 站 inside 检查站, 园 inside 花园: the longer suffix already counted
             covered = pos + len(suffix)
-            name = _MODIFIER.sub("", _name_before(text, pos, 10))
+            raw = _name_before(text, pos, 10)
+            name = _MODIFIER.sub("", raw)
+            start = pos - len(raw)
+            if not name and start and text[start - 1] in "路街":
+                # A venue named by its road (真光路菜场, 四川北路社区卫生服务中心).
+                name = _name_before(text, start - 1, 2)
             if len(name) < 2:
                 continue
             # The part of the name right before the suffix: 2 characters, what people keep
@@ -120,6 +138,7 @@ def compatible(a: list[str], b: list[str]) -> float:
 
 _ROAD_NAME = re.compile(rf"{_NAME}{{2}}(?:路|大道|公路|街|巷)(?:\d+(?:弄|支弄|号))?")
 _NUMBERS = re.compile(r"\d+(?:号楼|号|弄|支弄|室|栋|幢|楼)")
+_KIND_WORDS = re.compile(rf"{_LEGAL}|{_VENUE}|{_TRADE}")
 _QUOTED = re.compile(r"[“\"「『（(]([^”\"」』）)]{2,16})[”\"」』）)]")
 
 
@@ -127,11 +146,12 @@ def name_text(place: str, text: str = "") -> str:
     """The words of a report that can name its place or subject: the place field without
     city, district, street and numbers, and whatever the text puts in quotes or brackets
     (一家药房（益寿堂）, 卖家“口罩直供小陈”)."""
-    # Roads are compared as roads (keys); names are what is left.
+    # Roads are compared as roads (keys), kinds of venue and trades are shared by different
+    # places (枫泾道口, 罗泾道口; 蓝鲸网络科技, 蓝海网络科技): names are what is left. A
+    # compound's suffix stays: 梅岭苑 is not 梅岭北苑.
     place = _ROAD_NAME.sub("|", _ADMIN.sub("|", _clean(place)))
-    parts = [_NUMBERS.sub("|", place)]
-    parts += _QUOTED.findall(_clean(text))
-    return "|".join(parts)
+    parts = [_NUMBERS.sub("|", place), *_QUOTED.findall(_clean(text))]
+    return _KIND_WORDS.sub("|", "|".join(parts))
 
 
 def root(key: str) -> str:

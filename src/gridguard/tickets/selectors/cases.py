@@ -11,7 +11,8 @@ from gridguard.core import audit
 from gridguard.core.errors import NotPermitted, OutOfScope
 from gridguard.core.masking import phone_for
 from gridguard.core.scoping import covers
-from gridguard.tickets.models import Case, CaseStatus, Ticket, TicketEvent
+from gridguard.territory.models import Area
+from gridguard.tickets.models import Case, CaseStatus, Department, Ticket, TicketEvent
 
 VIEW = "tickets.view"
 
@@ -115,3 +116,13 @@ def ticket_by_reference(number: str) -> Ticket | None:
     """A ticket by its number, for its reporter's follow-up page (the caller checks the
     reporter's proof: their account or the signed link)."""
     return Ticket.objects.select_related("case").filter(number=number).first()
+
+
+def departments_serving(case: Case) -> QuerySet[Department]:
+    """The departments an operator may dispatch `case` to: those of its area and every level
+    above it, nearest first."""
+    return (
+        Department.objects.filter(area__path__in=Area.paths_above(case.area.path))
+        .select_related("area")
+        .order_by("-area__depth", "kind", "name")
+    )

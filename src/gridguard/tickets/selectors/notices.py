@@ -20,12 +20,6 @@ STAFF = ("notices.publish", "tickets.view")
 MAX_SHOWN = 200
 
 
-def ancestor_paths(path: str) -> list[str]:
-    """The paths of the area with `path` and of every area above it."""
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
-
-
 def public_place(code: str) -> Area | None:
     """The active area with this code, for the residents' page (None when there is none)."""
     return Area.objects.filter(code=str(code or "")[:40], active=True).first()
@@ -37,7 +31,7 @@ def notices_for_place(place: Area) -> list[Notice]:
     now = clock.now()
     return list(
         Notice.objects.filter(
-            area__path__in=ancestor_paths(place.path),
+            area__path__in=Area.paths_above(place.path),
             published_at__lte=now,
             withdrawn_at__isnull=True,
         )
@@ -51,7 +45,7 @@ def answers_for_place(place: Area) -> list[Answer]:
     """Answers for a place (published to it or above it, not withdrawn), newest first."""
     return list(
         Answer.objects.filter(
-            area__path__in=ancestor_paths(place.path),
+            area__path__in=Area.paths_above(place.path),
             published_at__lte=clock.now(),
             withdrawn_at__isnull=True,
         )

@@ -176,7 +176,7 @@ def _street_paths(area: Area) -> dict[str, Area]:
         )
     }
     if not found:
-        above = _ancestor_paths(area.path)
+        above = Area.paths_above(area.path)
         found = {
             a.path: a
             for a in Area.objects.filter(path__in=above, kind__in=STREET_KINDS).only(
@@ -184,11 +184,6 @@ def _street_paths(area: Area) -> dict[str, Area]:
             )
         }
     return found
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
 
 
 def _by_street(

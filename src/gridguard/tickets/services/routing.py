@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from gridguard.core import audit, clock, notify
 from gridguard.core.jobs import every
+from gridguard.territory.models import Area
 from gridguard.tickets import taxonomy
 from gridguard.tickets.models import (
     Case,
@@ -52,12 +53,6 @@ def deadline(urgency: str, start: dt.datetime) -> dt.datetime:
     return start + dt.timedelta(hours=hours)
 
 
-def ancestors(path: str) -> list[str]:
-    """The paths from `path` up to the city, nearest first."""
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[:n]) + "/" for n in range(len(parts), 0, -1)]
-
-
 class Directory:
     """The active departments by (kind, area path), read once per batch."""
 
@@ -70,7 +65,7 @@ class Directory:
     def nearest(self, kind: str, path: str, *, above: bool = False) -> Department | None:
         """The department of `kind` at `path` or the nearest level above it (strictly above
         when `above`), falling back to the city-operations centre."""
-        chain = ancestors(path)[1:] if above else ancestors(path)
+        chain = Area.paths_above(path)[1:] if above else Area.paths_above(path)
         for wanted in (kind, FALLBACK):
             for p in chain:
                 found = self.by_place.get((wanted, p))

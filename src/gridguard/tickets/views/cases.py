@@ -28,12 +28,14 @@ from gridguard.tickets.models import (
     Case,
     CaseStatus,
     Channel,
+    Department,
     TicketEvent,
     TicketEventKind,
     Urgency,
 )
 from gridguard.tickets.selectors import cases as selectors
 from gridguard.tickets.selectors import pages as page_selectors
+from gridguard.tickets.selectors.notices import answers_for_subclass
 from gridguard.tickets.services import handling
 
 PAGE_SIZE = 50
@@ -204,7 +206,15 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "can_join": can_triage,
         "subclasses": taxonomy.subclass_choices(),
         "urgencies": Urgency.choices,
-        "values": {"subclass": case.subclass, "urgency": case.urgency, "reply": case.reply},
+        "departments": list(selectors.departments_serving(case)) if can_triage else [],
+        # Answers to common questions of the case's subclass, offered for the reply.
+        "answers": answers_for_subclass(case.area, case.subclass),
+        "values": {
+            "subclass": case.subclass,
+            "urgency": case.urgency,
+            "department": "",
+            "reply": case.reply,
+        },
         "errors": {},
         "action": "",
         "error_ticket": "",
@@ -245,10 +255,17 @@ def triage(request: HttpRequest, number: str) -> HttpResponse:
     values = {
         "subclass": request.POST.get("subclass", ""),
         "urgency": request.POST.get("urgency", ""),
+        "department": request.POST.get("department", "").strip(),
     }
     from_queue = request.POST.get("next") == "triage"
     try:
-        case = handling.triage(user, case, subclass=values["subclass"], urgency=values["urgency"])
+        case = handling.triage(
+            user,
+            case,
+            subclass=values["subclass"],
+            urgency=values["urgency"],
+            department=_department(case, values["department"]),
+        )
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except InvalidInput as exc:
@@ -277,6 +294,21 @@ def triage(request: HttpRequest, number: str) -> HttpResponse:
     if from_queue:
         return redirect("tickets:triage")
     return redirect("tickets:case", number=case.number)
+
+
+def _department(case: Case, value: str) -> Department | None:
+    """The department an operator chose for `case` (a pk among those serving it), or None
+    for the subclass's own."""
+    if not value:
+        return None
+    serving = selectors.departments_serving(case)
+    ok = value.isascii() and value.isdigit() and len(value) < 16
+    chosen = serving.filter(pk=int(value)).first() if ok else None
+    if chosen is None:
+        raise InvalidInput.one(
+            "department", "invalid", _("Choose a department that serves the case's area.")
+        )
+    return chosen
 
 
 @login_required
