@@ -390,3 +390,51 @@ def test_home_shows_ticket_tiles_by_role(
     assert reverse("tickets:queue") in handler
     login = Client().get(reverse("accounts:login")).content.decode()
     assert reverse("tickets:new") in login
+
+
+@pytest.mark.django_db
+def test_operator_may_dispatch_to_a_department_of_their_choice(
+    ticket_city: TicketCity, as_user: Callable[[str], Client]
+) -> None:
+    case = file_ticket(ticket_city.users["hotline"], GATE, "A1小区").case
+    client = as_user("hotline")
+    page = client.get(reverse("tickets:case", args=[case.number])).content.decode()
+    street_ops = ticket_city.departments["street_ops_a"]
+    other_street = ticket_city.departments["committee_b1"]
+    assert f'<option value="{street_ops.pk}"' in page
+    assert f'<option value="{other_street.pk}"' not in page  # serves another street
+    url = reverse("tickets:case_triage", args=[case.number])
+    before = (case.department_id, case.status)
+    for bad in (str(other_street.pk), "abc", "²", "9" * 30):
+        response = client.post(url, {"subclass": "S01", "department": bad})
+        assert response.status_code == 400, bad
+        assert 'id="err-department"' in response.content.decode()
+        case.refresh_from_db()
+        assert (case.department_id, case.status) == before
+    assert (
+        client.post(url, {"subclass": "S01", "department": str(street_ops.pk)}).status_code == 302
+    )
+    case.refresh_from_db()
+    assert case.department == street_ops and case.status == CaseStatus.DISPATCHED
+
+
+@pytest.mark.django_db
+def test_handler_is_offered_the_answers_of_the_case_subclass(
+    ticket_city: TicketCity, as_user: Callable[[str], Client]
+) -> None:
+    from gridguard.tickets.services.notices import publish_answer
+
+    case = file_ticket(ticket_city.users["hotline"], GATE, "A1小区").case
+    assert case.subclass == "S01"
+    operator = ticket_city.users["operator_a"]
+    street = ticket_city["street_a"]
+    publish_answer(
+        operator, area=street, question="门岗谁负责", answer="由物业安排值守。", subclasses="S01"
+    )
+    publish_answer(
+        operator, area=street, question="口罩去哪买", answer="到指定药房。", subclasses="S20"
+    )
+    page = as_user("committee_a1").get(reverse("tickets:case", args=[case.number]))
+    html = page.content.decode()
+    assert 'id="offered-answers"' in html and 'data-answer="由物业安排值守。"' in html
+    assert "到指定药房。" not in html
