@@ -227,5 +227,25 @@ def test_an_unknown_case_is_404(ticket_city: TicketCity, as_user: Callable[[str]
 
 
 @pytest.mark.django_db
-def test_a_connector_token_cannot_read_cases(connector: Client) -> None:
-    assert connector.get("/api/v1/tickets/cases").status_code == 403
+def test_a_connector_reads_its_areas_cases_and_other_devices_none(
+    ticket_city: TicketCity, connector: Client
+) -> None:
+    inside = file_ticket(ticket_city.users["hotline"], GATE, "A1小区")
+    _token, street_secret = accounts.issue_token(
+        ticket_city.users["admin"],
+        name="street B connector",
+        purpose="hotline_connector",
+        area=ticket_city["street_b"],
+    )
+    numbers = [c["number"] for c in connector.get("/api/v1/tickets/cases").json()["results"]]
+    assert numbers == [inside.case.number]
+    street_b = Client(HTTP_AUTHORIZATION=f"Bearer {street_secret}")
+    assert street_b.get("/api/v1/tickets/cases").json()["results"] == []
+    _scanner, scanner_secret = accounts.issue_token(
+        ticket_city.users["admin"],
+        name="gate scanner",
+        purpose="gate_scanner",
+        area=ticket_city["district"],
+    )
+    scanner = Client(HTTP_AUTHORIZATION=f"Bearer {scanner_secret}")
+    assert scanner.get("/api/v1/tickets/cases").status_code == 403

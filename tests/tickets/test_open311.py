@@ -22,6 +22,7 @@ from schemathesis.checks import (
 from gridguard.accounts import services as accounts
 from gridguard.config.wsgi import application
 from gridguard.core import clock
+from gridguard.core.models import AuditEntry
 from gridguard.tickets.models import Case, CaseStatus, Ticket
 from tests.conftest import audit_triggers_lifted, build_city
 from tests.tickets.conftest import TicketCity, add_departments, add_ticket_users, file_ticket
@@ -178,9 +179,21 @@ def test_reading_requests_needs_tickets_view(
     ticket_city: TicketCity, key: str, as_user: Callable[[str], Client]
 ) -> None:
     assert Client().get(f"{BASE}/requests.json").status_code == 401
-    assert Client().get(f"{BASE}/requests.json", {"api_key": key}).status_code == 403
     assert as_user("resident_a1").get(f"{BASE}/requests.json").status_code == 403
+    _scanner, scanner_key = accounts.issue_token(
+        ticket_city.users["admin"],
+        name="gate scanner",
+        purpose="gate_scanner",
+        area=ticket_city["district"],
+    )
+    assert Client().get(f"{BASE}/requests.json", {"api_key": scanner_key}).status_code == 403
     assert as_user("hotline").get(f"{BASE}/requests.json").status_code == 200
+    # The connector reads back what it filed, and the read is audited with what it showed.
+    filed = _file(Client(), api_key=key).json()[0]["service_request_id"]
+    rows = Client().get(f"{BASE}/requests.json", {"api_key": key}).json()
+    assert [r["service_request_id"] for r in rows] == [filed]
+    read = AuditEntry.objects.filter(action="open311.read").latest("pk")
+    assert read.detail == {"tickets": [filed]} and read.actor_label.startswith("token:")
 
 
 @pytest.mark.django_db

@@ -108,7 +108,8 @@ class TokenPurpose(models.TextChoices):
 TOKEN_PERMISSIONS: dict[str, set[str]] = {
     TokenPurpose.GATE_SCANNER: {"territory.view", "duty.view", "gate.scan", "healthcode.view"},
     TokenPurpose.CAMERA: {"territory.view", "command.camera"},
-    TokenPurpose.HOTLINE_CONNECTOR: {"territory.view", "tickets.intake"},
+    # A connector reads back the tickets it filed (Open311 clients expect to).
+    TokenPurpose.HOTLINE_CONNECTOR: {"territory.view", "tickets.intake", "tickets.view"},
     TokenPurpose.WRISTBAND: {"territory.view", "observation.device_checkin"},
     TokenPurpose.CHECKPOINT_DEVICE: {
         "territory.view",

@@ -13,10 +13,11 @@
   sending it. `service_code` must be a known subclass, but the classifier decides the
   subclass, as for every channel; `email` and `media_url` are accepted and not stored.
 - `GET requests.json` and `GET requests/{id}.json` need a token or session whose roles grant
-  `tickets.view`, and show only that caller's territory (decision: no anonymous reads, since a
-  report's text often carries names, phones and addresses). They never show the reporter's
-  name or phone. `service_request_id` is the ticket number; status is `closed` when its case is
-  closed, `open` otherwise.
+  `tickets.view` (hotline connector tokens do, so a connector reads back what it filed), and
+  show only that caller's territory (decision: no anonymous reads, since a report's text often
+  carries names, phones and addresses; every read is audited with the tickets it showed).
+  They never show the reporter's name or phone. `service_request_id` is the ticket number;
+  status is `closed` when its case is closed, `open` otherwise.
 
 Every error is an Open311 error array, `[{"code": 400, "description": "field: message"}]`,
 with the HTTP status of its code. The `.xml` format is not offered (400, saying so). The
@@ -41,7 +42,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from gridguard.accounts.services import authenticate_token
-from gridguard.core import clock
+from gridguard.core import audit, clock
 from gridguard.core.api import StaffSessionAuth
 from gridguard.core.errors import FieldError, InvalidInput, NotPermitted, OutOfScope
 from gridguard.core.scoping import PublicActor, require_permission
@@ -275,7 +276,9 @@ def _list(request: HttpRequest) -> HttpResponse:
     qs = _filtered(request, actor)
     page = _int_param(request, "page", 1, 1_000_000)
     size = _int_param(request, "page_size", MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    rows = qs.order_by("-received_at", "-pk")[(page - 1) * size : page * size]
+    rows = list(qs.order_by("-received_at", "-pk")[(page - 1) * size : page * size])
+    # A report's text may carry names and addresses: who read which is audited.
+    audit.record(actor, "open311.read", None, detail={"tickets": [t.number for t in rows]})
     return JsonResponse([_request_row(t) for t in rows], safe=False)
 
 
@@ -287,6 +290,7 @@ def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
     found = tickets_visible_to(actor).filter(number=request_id).first()
     if found is None:
         raise Problem.one(404, "service_request_id", _("There is no such request."))
+    audit.record(actor, "open311.read", found)
     return JsonResponse([_request_row(found)], safe=False)
 
 
