@@ -123,6 +123,16 @@ def test_login_rate_limit_per_address(city: City, settings: Any) -> None:
     assert _post_login(other, "operator_a", PASSWORD, REMOTE_ADDR="10.0.0.8").status_code == 302
 
 
+def test_a_request_without_an_address_is_limited_not_a_server_error(
+    city: City, settings: Any
+) -> None:
+    # Some WSGI servers send no REMOTE_ADDR; such callers share one counter.
+    settings.LOGIN_RATE = "2/m"
+    client = Client(REMOTE_ADDR="")
+    statuses = [_post_login(client, "nobody", "x").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
 def test_login_without_csrf_token_is_forbidden(city: City) -> None:
     client = Client(enforce_csrf_checks=True)
     response = _post_login(client, "operator_a", PASSWORD)

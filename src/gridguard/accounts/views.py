@@ -19,6 +19,7 @@ from django_otp.forms import OTPTokenForm
 from django_ratelimit.decorators import ratelimit
 
 from gridguard.core import clock
+from gridguard.core.middleware import client_address
 from gridguard.territory import selectors as territory
 
 
@@ -34,7 +35,7 @@ class LoginForm(AuthenticationForm):
 
 
 @method_decorator(
-    ratelimit(key="ip", rate=lambda g, r: settings.LOGIN_RATE, method="POST", block=True),
+    ratelimit(key=client_address, rate=lambda g, r: settings.LOGIN_RATE, method="POST", block=True),
     name="dispatch",
 )
 class LoginView(auth_views.LoginView):

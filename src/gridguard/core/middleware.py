@@ -10,6 +10,13 @@ from django.utils.translation import gettext as _
 from gridguard.core import context
 
 
+def client_address(group: str, request: HttpRequest) -> str:
+    """The rate-limit key of a request: its address. django-ratelimit's own "ip" key fails (a
+    server error) on a request without one, as some WSGI servers and test harnesses send;
+    such callers share one counter."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -45,6 +45,7 @@ from gridguard.accounts.services import authenticate_token
 from gridguard.core import audit, clock
 from gridguard.core.api import StaffSessionAuth
 from gridguard.core.errors import FieldError, InvalidInput, NotPermitted, OutOfScope
+from gridguard.core.middleware import client_address
 from gridguard.core.scoping import PublicActor, require_permission
 from gridguard.tickets import taxonomy
 from gridguard.tickets.models import CaseStatus, Channel, Ticket
@@ -301,12 +302,6 @@ def _form_rate(group: str, request: HttpRequest) -> str:
     return str(settings.TICKET_FORM_RATE)
 
 
-def _client_address(group: str, request: HttpRequest) -> str:
-    # django-ratelimit's "ip" key fails (a server error) on a request without an address, as
-    # some WSGI servers and test harnesses send; such callers share one counter.
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 def _place(post: Any) -> str:
     """`address_string`, else the coordinates as text (an operator places it); one of the two
     is required."""
@@ -355,7 +350,7 @@ def _file(request: HttpRequest) -> HttpResponse:
     elif is_ratelimited(
         request,
         group="tickets.open311",
-        key=_client_address,
+        key=client_address,
         rate=_form_rate,
         method="POST",
         increment=True,

@@ -21,6 +21,7 @@ from django_ratelimit.decorators import ratelimit
 from gridguard.core import audit, masking
 from gridguard.core.errors import InvalidInput, NotPermitted, OutOfScope
 from gridguard.core.forms import DateRangeForm
+from gridguard.core.middleware import client_address
 from gridguard.health import travel
 from gridguard.health.models import FollowUpKind, MatchStatus, Transport
 from gridguard.health.selectors import registration as selectors
@@ -51,7 +52,7 @@ def _form_rate(group: str, request: HttpRequest) -> str:
     return str(settings.TRAVELLER_FORM_RATE)
 
 
-@ratelimit(key="ip", rate=_form_rate, method="POST", block=True)
+@ratelimit(key=client_address, rate=_form_rate, method="POST", block=True)
 def register(request: HttpRequest) -> HttpResponse:
     """The public traveller form (no login, phone-first, Chinese and English)."""
     values: dict[str, Any] = {"id_type": IdType.RESIDENT_ID, "transport": Transport.CAR}
@@ -92,7 +93,7 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "health/travellers/register.html", context, status=status)
 
 
-@ratelimit(key="ip", rate=_form_rate, method="GET", block=True)
+@ratelimit(key=client_address, rate=_form_rate, method="GET", block=True)
 def receipt(request: HttpRequest, code: str) -> HttpResponse:
     """The registrant's receipt: what was recorded, masked, and what happens next."""
     reg = selectors.by_receipt(code)
@@ -109,7 +110,7 @@ def receipt(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "health/travellers/receipt.html", context)
 
 
-@ratelimit(key="ip", rate=_form_rate, method="GET", block=True)
+@ratelimit(key=client_address, rate=_form_rate, method="GET", block=True)
 def lookup(request: HttpRequest) -> HttpResponse:
     """Find a receipt again by its code."""
     code = (request.GET.get("code") or "").strip()

@@ -26,6 +26,7 @@ from django_ratelimit.decorators import ratelimit
 
 from gridguard.core import clock
 from gridguard.core.errors import FieldError, InvalidInput
+from gridguard.core.middleware import client_address
 from gridguard.core.scoping import PublicActor
 from gridguard.tickets.models import MAX_PLACE, MAX_TEXT, CaseStatus, Channel, Ticket
 from gridguard.tickets.selectors import cases as case_selectors
@@ -102,7 +103,7 @@ def _file(request: HttpRequest, values: dict[str, str], key: str) -> Ticket | di
     return outcome.ticket
 
 
-@ratelimit(key="ip", rate=_form_rate, method="POST", block=True)
+@ratelimit(key=client_address, rate=_form_rate, method="POST", block=True)
 def new(request: HttpRequest) -> HttpResponse:
     """The public form to report a problem (phone first; anonymous or logged in)."""
     user: Any = request.user
@@ -138,7 +139,7 @@ def new(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/new.html", context, status=400 if errors else 200)
 
 
-@ratelimit(key="ip", rate=_form_rate, method="POST", block=True)
+@ratelimit(key=client_address, rate=_form_rate, method="POST", block=True)
 def follow(request: HttpRequest, number: str, signature: str) -> HttpResponse:
     """The reporter's follow-up page: status, the answer once there is one, and the rating."""
     if not _signature_ok(number, signature):
