@@ -42,6 +42,9 @@ NEAR_NAME = 0.35
 NAME_KEY_RARITY = 6.0
 
 SAME, NEAR, NONE, CONFLICT = 2, 1, 0, -1
+# Subclasses of how a ticket is put rather than what it is about (防控措施建议, 防控政策咨询):
+# a suggestion or a question about a gate is about the gate.
+VOICE_SUBCLASSES = frozenset({"S06", "S31"})
 
 # A bigram with a digit beside a Chinese character is half a number (1小 of 1小区), no name.
 _HALF_NUMBER = re.compile(r"\d[\u4e00-\u9fa5]|[\u4e00-\u9fa5]\d|\d\d")
@@ -65,6 +68,10 @@ class Report:
     # different ones are about different places.
     roads: frozenset[str] = field(default_factory=frozenset)
     buildings: frozenset[str] = field(default_factory=frozenset)
+    # The problem without the voice: the probabilities with the subclasses that say how
+    # something is said (a suggestion, a question) left out, and the likeliest of the rest.
+    topic: np.ndarray | None = field(default=None, repr=False)
+    topic_subclass: str = ""
 
     @classmethod
     def of(
@@ -82,7 +89,10 @@ class Report:
             keys = places.keys(place, text)
         in_text = places.keys(text)
         text_keys = [k for k in places.strong(in_text) if k not in keys]
-        rarity = (model or classifier.current()).rarity
+        model = model or classifier.current()
+        rarity = model.rarity
+        topic = prediction.probabilities.copy()
+        topic[[i for i, label in enumerate(model.labels) if label in VOICE_SUBCLASSES]] = 0.0
         names = {
             g: w
             for g in _bigrams(places.name_text(place, text))
@@ -98,6 +108,8 @@ class Report:
             all_grams=frozenset(_bigrams(places.without_roads(f"{place}|{text}"))),
             roads=frozenset(k for k in (*keys, *in_text) if k.startswith("w:")),
             buildings=frozenset(places.buildings(place, text)),
+            topic=topic,
+            topic_subclass=model.labels[int(topic.argmax())],
         )
 
     def block_keys(self) -> list[str]:
@@ -133,15 +145,17 @@ def wording(a: Report, b: Report) -> float:
 
 
 def problem(a: Report, b: Report) -> float:
-    """How alike the classifier reads the two problems (cosine of probability profiles)."""
-    pa, pb = a.prediction.probabilities, b.prediction.probabilities
+    """How alike the classifier reads the two problems (cosine of probability profiles, the
+    voice subclasses left out)."""
+    pa = a.prediction.probabilities if a.topic is None else a.topic
+    pb = b.prediction.probabilities if b.topic is None else b.topic
     denom = float(np.linalg.norm(pa) * np.linalg.norm(pb))
     return float(pa @ pb) / denom if denom else 0.0
 
 
 def score(new: Report, old: Report) -> float:
     """How likely `new` reports the same clue as `old` (0-1), before the place lines."""
-    same_subclass = 1.0 if new.prediction.subclass == old.prediction.subclass else 0.0
+    same_subclass = 1.0 if new.topic_subclass == old.topic_subclass else 0.0
     return 0.55 * problem(new, old) + 0.25 * same_subclass + 0.20 * min(1.0, 2 * wording(new, old))
 
 
