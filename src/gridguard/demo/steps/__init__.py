@@ -11,6 +11,7 @@ from gridguard.demo.steps import (
     residents,
     responsibility,
     territory,
+    tickets,
     travellers,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "residents",
     "responsibility",
     "territory",
+    "tickets",
     "travellers",
 ]

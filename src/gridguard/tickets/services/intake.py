@@ -341,7 +341,7 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
         tickets.append(ticket)
     # Route the new cases before they are written, then write cases (new ones need their
     # ids), tickets, history and keys, each in one statement.
-    directory = routing.Directory()
+    directory = routing.Directory(a.path for a in areas.values())
     dispatched: list[Case] = []
     new_cases: list[Case] = []
     for t in tickets:

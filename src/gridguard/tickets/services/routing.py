@@ -54,17 +54,29 @@ def deadline(urgency: str, start: dt.datetime) -> dt.datetime:
 
 
 class Directory:
-    """The active departments by (kind, area path), read once per batch."""
+    """The active departments by (kind, area path), read for the areas a batch needs: those
+    of `paths` and every level above them, in one query; other areas as they are asked for.
+    (A city has thousands of departments; a batch needs a few dozen.)"""
 
-    def __init__(self) -> None:
-        self.by_place: dict[tuple[str, str], Department] = {
-            (d.kind, d.area.path): d
-            for d in Department.objects.filter(active=True).select_related("area")
-        }
+    def __init__(self, paths: Iterable[str] = ()) -> None:
+        self.by_place: dict[tuple[str, str], Department] = {}
+        self._read: set[str] = set()
+        self.read(paths)
+
+    def read(self, paths: Iterable[str]) -> None:
+        """Read the departments of `paths` and the areas above them (once each)."""
+        wanted = sorted({a for p in paths for a in Area.paths_above(p)} - self._read)
+        for i in range(0, len(wanted), 500):
+            for d in Department.objects.filter(
+                active=True, area__path__in=wanted[i : i + 500]
+            ).select_related("area"):
+                self.by_place[(d.kind, d.area.path)] = d
+        self._read.update(wanted)
 
     def nearest(self, kind: str, path: str, *, above: bool = False) -> Department | None:
         """The department of `kind` at `path` or the nearest level above it (strictly above
         when `above`), falling back to the city-operations centre."""
+        self.read([path])
         chain = Area.paths_above(path)[1:] if above else Area.paths_above(path)
         for wanted in (kind, FALLBACK):
             for p in chain:
