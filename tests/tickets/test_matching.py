@@ -41,7 +41,14 @@ def test_words_that_end_like_places_are_not_places(text: str) -> None:
     assert places.strong(places.keys(text)) == []
 
 
+def test_numbered_compounds_of_one_name_are_different_places_with_one_root() -> None:
+    assert places.keys("枣阳五村") == ["c:枣阳五村"] and places.keys("枣阳六村") == ["c:枣阳六村"]
+    assert places.root("c:枣阳五村") == places.root("r:枣阳路188") == "枣阳"
+    assert places.keys("普陀区淞南镇淞南菜场") == ["v:淞南菜场"]  # a venue's 南 is its name
+
+
 def test_building_numbers_are_not_road_numbers() -> None:
+    assert places.buildings("三号楼", "十二号楼", "第一中学", "1号线") == {"3", "12"}
     assert places.buildings("闸殷路125弄18号") == {"18"}
     assert places.buildings("殷阳苑18号楼") == {"18"}
     assert places.buildings("金沙江路2021号") == set()

@@ -24,7 +24,7 @@ _ADMIN = re.compile(
 # 里 names Shanghai lanes (步高里) but also ends 公里, 这里, 家里 …; 村委, 政府, 邻居, 居委,
 # 市场监管, 进站, 厂区 are not places either.
 _COMPOUND = (
-    "小区|花园|新村|公寓|家园|大厦|商厦|广场|商务楼|大楼|山庄|别墅|公馆|村(?![委里民口])|苑|坊|"
+    "小区|花园|新村|新苑|新城|公寓|家园|大厦|商厦|广场|商务楼|大楼|山庄|别墅|公馆|村(?![委里民口])|苑|坊|"
     "(?<![公这那哪家心夜城村区店厂里厢舍末间堂群楼院屋房车手眼梦会局市园场站箱锅周])里(?![面头边])|城|(?<!政)府|庭|湾|园|"
     "(?<![邻独定同民起旧新安群])居(?![委民住家室然])|邨"
 )
@@ -56,6 +56,8 @@ _GENERIC = re.compile(
     r"老旧|居民|所住|住的|各个|各|全|每个|很多|有的|部分|一些|多个|一家|一个|个别|某|这家|那家|"
     r"哪家|每家|他家|小区|一处|某处|的|了|在|到|去|是|这里|那里|家里|门口|大门|小门|公共|老|新|大|小)+"
 )
+# Numbers and directions that tell apart compounds of one name (曹杨一村, 梅岭北苑).
+_MARKERS = set("一二三四五六七八九十东西南北中")
 # Names of one kind of venue that people use for each other.
 _SYNONYMS = (
     (re.compile(r"社区医院|社区卫生中心|社区卫生服务站|社区服务中心"), "社区卫生服务中心"),
@@ -110,9 +112,13 @@ def keys(*texts: str) -> list[str]:
             # The part of the name right before the suffix: 2 characters, what people keep
             # when they shorten a name (宝山区顾村镇菊盛苑, 顾村菊盛苑 and 菊盛苑 are one).
             short = name[-2:]
+            kind = "v" if re.fullmatch(_VENUE, suffix) else "c"
+            if kind == "c" and short[-1] in _MARKERS and len(name) >= 3:
+                # 枣阳五村 and 枣阳六村, 梅岭苑 and 梅岭北苑: the number or direction is part of
+                # the name, the two characters before it are the root.
+                short = name[-3:]
             if _GENERIC.fullmatch(short) or short.isdigit():
                 continue
-            kind = "v" if re.fullmatch(_VENUE, suffix) else "c"
             found.setdefault(f"{kind}:{short}{suffix}", 1)
         for m in _ROAD.finditer(text):
             found.setdefault(f"w:{m.group(1)}", 2)
@@ -163,16 +169,35 @@ def root(key: str) -> str:
     else:
         m = re.search(rf"({_VENUE}|{_COMPOUND})$", body)
         body = body[: m.start()] if m else body
+        if key.startswith("c:") and len(body) > 2 and body[-1] in _MARKERS:
+            body = body[:-1]
     return body[-2:]
 
 
 _BUILDING = re.compile(r"(?<![路街道巷\d])(\d{1,3})(?:号楼|幢|栋|号)(?![线床])")
 
 
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+_CN_NUMBER = re.compile(r"(?<![\u4e00-\u9fa5])([一二三四五六七八九十]{1,3})(?=号楼|幢|栋|号(?!线))")
+
+
+def _arabic(match: re.Match[str]) -> str:
+    """一 → 1, 十二 → 12, 二十三 → 23 (building numbers as people say them)."""
+    text = match.group(1)
+    if "十" not in text:
+        return "".join(str(_CN_DIGITS[c]) for c in text)
+    tens, _, units = text.partition("十")
+    return str((_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(units, 0)))
+
+
 def buildings(*texts: str) -> set[str]:
-    """The building numbers the texts name (18号楼, 125弄18号 → "18"); road numbers are not
-    buildings (金沙江路2021号)."""
-    return {m.group(1).lstrip("0") for t in texts for m in _BUILDING.finditer(_clean(t))}
+    """The building numbers the texts name (18号楼, 125弄18号 → "18", 三号楼 → "3"); road
+    numbers are not buildings (金沙江路2021号)."""
+    out: set[str] = set()
+    for t in texts:
+        text = _CN_NUMBER.sub(_arabic, _clean(t))
+        out.update(m.group(1).lstrip("0") for m in _BUILDING.finditer(text))
+    return out
 
 
 def without_roads(text: str) -> str:
