@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -112,16 +112,67 @@ class Report:
             topic_subclass=model.labels[int(topic.argmax())],
         )
 
+    # What every comparison needs, worked out once per report (merging compares a report
+    # with dozens of others).
+    @cached_property
+    def strong(self) -> frozenset[str]:
+        return frozenset(places.strong(self.place_keys))
+
+    @cached_property
+    def text_set(self) -> frozenset[str]:
+        return frozenset(self.text_keys)
+
+    def of_kinds(self, kinds: str) -> frozenset[str]:
+        """The strong place keys of some kinds ("r" numbered roads, "c" compounds, "v" venues)."""
+        cache = self.__dict__.setdefault("_kinds", {})
+        if kinds not in cache:
+            cache[kinds] = frozenset(k for k in self.strong if k[0] in kinds)
+        return cache[kinds]
+
+    def roots(self, kinds: str) -> frozenset[str]:
+        """The name roots of the strong keys of some kinds ("w": of the roads named)."""
+        cache = self.__dict__.setdefault("_roots", {})
+        if kinds not in cache:
+            keys = self.roads if kinds == "w" else self.of_kinds(kinds)
+            cache[kinds] = frozenset(places.root(k) for k in keys)
+        return cache[kinds]
+
+    @cached_property
+    def unit(self) -> np.ndarray:
+        """The topic profile scaled to length 1 (for cosines)."""
+        v = self.prediction.probabilities if self.topic is None else self.topic
+        n = float(np.linalg.norm(v))
+        return v / n if n else v
+
+    @cached_property
+    def rarest(self) -> list[str]:
+        """The three rarest bigrams of the text (ties in character order)."""
+        rarity = classifier.current().rarity
+        return sorted(self.grams, key=lambda g: (-rarity(g), g))[:3]
+
+    @cached_property
+    def names_total(self) -> float:
+        return sum(self.names.values())
+
     def block_keys(self) -> list[str]:
         """Keys a case is found under: its place keys, the places its text names, its rare
-        name words, its place names' roots, and its subclass when it names no place (so that
-        a forwarded copy of a placeless tip can still find it)."""
+        name words, its place names' roots, and its rarest words when it names no place (so
+        that a forwarded copy of a placeless tip can still find it)."""
         out = [*self.place_keys, *self.text_keys]
-        out += [f"n:{g}" for g, w in self.names.items() if w >= NAME_KEY_RARITY]
+        out += [
+            f"n:{g}"
+            for g, w in self.names.items()
+            if w >= NAME_KEY_RARITY and not places.names_a_kind(g)
+        ]
         # Name roots find a compound from its road address (赤峰路63弄 → 赤峰苑).
         out += sorted({f"o:{places.root(k)}" for k in self.place_keys if k[0] in "rcvw"})
-        if not places.strong(self.place_keys):
-            out.append(f"s:{self.prediction.subclass}")
+        if not self.strong:
+            # A place-less report joins a near-copy of its text, which shares its rarest words,
+            # or a report naming the same firm or seller: the rarest words find the first
+            # however long ago, the subclass the latest few others (intake keeps a
+            # subclass's latest cases only: a city has thousands a week).
+            out += [f"t:{g}" for g in self.rarest]
+            out.append(f"s:{self.topic_subclass or self.prediction.subclass}")
         return out
 
 
@@ -147,10 +198,7 @@ def wording(a: Report, b: Report) -> float:
 def problem(a: Report, b: Report) -> float:
     """How alike the classifier reads the two problems (cosine of probability profiles, the
     voice subclasses left out)."""
-    pa = a.prediction.probabilities if a.topic is None else a.topic
-    pb = b.prediction.probabilities if b.topic is None else b.topic
-    denom = float(np.linalg.norm(pa) * np.linalg.norm(pb))
-    return float(pa @ pb) / denom if denom else 0.0
+    return float(a.unit @ b.unit)
 
 
 def score(new: Report, old: Report) -> float:
@@ -163,7 +211,7 @@ def named(a: Report, b: Report) -> float:
     """How much of the rarer of the two reports' names the other one mentions (0-1)."""
     best = 0.0
     for x, y in ((a, b), (b, a)):
-        total = sum(x.names.values())
+        total = x.names_total
         shared = [w for g, w in x.names.items() if g in y.all_grams]
         # Sharing only common words (小区, 门口) is not sharing a name.
         if total and shared and max(shared) >= NAME_KEY_RARITY:
@@ -175,42 +223,35 @@ def place_match(new: Report, old: Report, ambiguous: frozenset[str] = frozenset(
     """SAME, NEAR, NONE or CONFLICT: whether the two reports are about one place.
     `ambiguous`: name roots that several compounds nearby share (闻喜苑, 闻喜新村), which
     therefore do not tie a road address to either."""
-    na, nb = set(places.strong(new.place_keys)), set(places.strong(old.place_keys))
+    na, nb = new.strong, old.strong
     ra, rb = new.roads, old.roads
     if ra and rb and not ra & rb:
         return CONFLICT  # two different roads: two branches of one chain, two gates …
     if new.buildings and old.buildings and not new.buildings & old.buildings:
         return CONFLICT  # one compound, two buildings
-    if na & nb or na & set(old.text_keys) or nb & set(new.text_keys):
+    if na & nb or na & old.text_set or nb & new.text_set:
         return SAME
-    if _kinds(na, "r") and _kinds(nb, "r"):
+    if new.of_kinds("r") and old.of_kinds("r"):
         return CONFLICT  # the same road, other numbers
     name_share = named(new, old)
-    if _kinds(na, "cv") and _kinds(nb, "cv"):
+    if new.of_kinds("cv") and old.of_kinds("cv"):
         # Each names its own compound or venue, and they differ (殷阳苑 and 殷阳新村, 梅岭苑
         # and 梅岭北苑): one place only when the fuller names largely agree (优家青年公寓).
         if name_share >= SAME_NAME:
             return SAME
         # One venue named by two of its words (朱家角道口, 朱家角检查站) is likely one place;
         # two compounds with one root are neighbours.
-        venues_a = {places.root(k) for k in _kinds(na, "v")}
-        return NEAR if venues_a & {places.root(k) for k in _kinds(nb, "v")} else CONFLICT
+        return NEAR if new.roots("v") & old.roots("v") else CONFLICT
     if name_share >= SAME_NAME:
         return SAME
     # A numbered road and a compound with one name root (赤峰路63弄, 赤峰苑) are likely, not
     # surely, one place; so is one road named by both.
-    roots_a = {places.root(k) for k in _kinds(na, "c")} | {places.root(k) for k in _kinds(ra, "w")}
-    roots_b = {places.root(k) for k in _kinds(nb, "c")} | {places.root(k) for k in _kinds(rb, "w")}
-    cross = (({places.root(k) for k in _kinds(na, "r")} & roots_b) - ambiguous) or (
-        ({places.root(k) for k in _kinds(nb, "r")} & roots_a) - ambiguous
-    )
+    roots_a = new.roots("c") | new.roots("w")
+    roots_b = old.roots("c") | old.roots("w")
+    cross = ((new.roots("r") & roots_b) - ambiguous) or ((old.roots("r") & roots_a) - ambiguous)
     if ra & rb or cross or name_share >= NEAR_NAME:
         return NEAR
     return NONE
-
-
-def _kinds(keys: AbstractSet[str], kinds: str) -> set[str]:
-    return {k for k in keys if k[0] in kinds}
 
 
 def same_clue(
@@ -221,10 +262,10 @@ def same_clue(
     # A place one report of the case names is the case's place (transitively): a new report
     # naming it in its place field, or in its text, is at that place. Two texts that both
     # mention a third place in passing are not.
-    new_place = set(places.strong(new.place_keys))
-    case_place = {k for r in case for k in places.strong(r.place_keys)}
-    case_text = {k for r in case for k in r.text_keys}
-    shared_key = bool(case_place & (new_place | set(new.text_keys)) or case_text & new_place)
+    new_place = new.strong
+    case_place = set().union(*(r.strong for r in case))
+    case_text = set().union(*(r.text_set for r in case))
+    shared_key = bool(case_place & (new_place | new.text_set) or case_text & new_place)
     best: float | None = None
     matches = [place_match(new, old, ambiguous) for old in case]
     if CONFLICT in matches:
@@ -243,7 +284,7 @@ def same_clue(
             ok = s >= (SAME_BUILDING_LINE if same_building else SAME_PLACE_LINE)
         elif place == NEAR:
             ok = s >= NEAR_PLACE_LINE
-        elif not places.strong(new.place_keys) or not places.strong(old.place_keys):
+        elif not new.strong or not old.strong:
             # One side does not say where: only a near-copy of the text is the same clue.
             ok = wording(new, old) >= NO_PLACE_LINE
         else:
@@ -261,7 +302,7 @@ def best_case(
     compounds: dict[str, set[str]] = {}
     for _, reports in candidates:
         for r in reports:
-            for k in _kinds(set(r.place_keys), "c"):
+            for k in r.of_kinds("c"):
                 compounds.setdefault(places.root(k), set()).add(k)
     ambiguous = frozenset(root for root, keys in compounds.items() if len(keys) > 1)
     best: tuple[int, float] | None = None

@@ -204,3 +204,12 @@ def without_roads(text: str) -> str:
     """The text with road names and numbers blanked out (赤峰路63弄 → |): what is left can
     name a compound, a venue or a firm."""
     return _ROAD_NAME.sub("|", _clean(text))
+
+
+_KIND_SEARCH = re.compile(rf"{_VENUE}|{_COMPOUND}|{_TRADE}")
+
+
+def names_a_kind(gram: str) -> bool:
+    """Whether a bigram holds a kind of place or trade (新村, 岭苑, 物流): shared by many
+    places, so no use to find one."""
+    return bool(_KIND_SEARCH.search(gram))

@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from gridguard.access.services.inputs import parse_phone, parse_text
@@ -297,18 +299,25 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
     events: list[TicketEvent] = []
     touched: dict[int, _Open] = {}
     areas = {a.pk: a for a in Area.objects.filter(pk__in={pk for pk, _ in placed})}
+    # Which open cases each key finds, latest reported last (kept up to date as the batch
+    # opens and joins cases); a key offers only its latest few (see _cap).
+    by_key: dict[str, list[int]] = {}
+    for i in sorted(range(len(open_cases)), key=lambda i: open_cases[i].case.last_reported_at):
+        for k in open_cases[i].keys:
+            by_key.setdefault(k, []).append(i)
     for item, report, (area_pk, matched) in zip(items, reports, placed, strict=True):
         block_keys = set(report.block_keys())
+        found = set().union(*(by_key.get(k, [])[-_cap(k) :] for k in block_keys))
         candidates = [
-            (i, o.reports[-5:])
-            for i, o in enumerate(open_cases)
-            if o.case.status in OPEN_STATUSES
-            and item.received_at - o.case.last_reported_at <= window
-            and (o.keys & block_keys)
+            (i, open_cases[i].reports[-5:])
+            for i in sorted(found)
+            if open_cases[i].case.status in OPEN_STATUSES
+            and item.received_at - open_cases[i].case.last_reported_at <= window
         ]
         best = matching.best_case(report, candidates)
         if best is not None:
-            entry = open_cases[best[0]]
+            index = best[0]
+            entry = open_cases[index]
             case, score = entry.case, best[1]
             case.ticket_count += 1
             case.last_reported_at = max(case.last_reported_at, item.received_at)
@@ -318,7 +327,13 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
             case = _open_case(item, report, areas[area_pk], matched)
             score = None
             entry = _Open(case=case, reports=[report], keys=block_keys)
+            index = len(open_cases)
             open_cases.append(entry)
+        for k in block_keys:
+            listed = by_key.setdefault(k, [])
+            if index in listed[-_cap(k) :]:
+                listed.remove(index)
+            listed.append(index)
         touched[id(entry)] = entry
         ticket = Ticket(
             number=new_code("T"),
@@ -328,7 +343,7 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
             text=item.text,
             place_text=item.place_text,
             place_matched=matched,
-            area=areas[area_pk] if matched else case.area,
+            area_id=area_pk if matched else case.area_id,
             reporter_name=item.reporter_name,
             reporter_phone=item.reporter_phone,
             reporter_id=item.reporter_id,
@@ -351,15 +366,18 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
                 dispatched.append(t.case)
     fresh_cases = {id(c) for c in new_cases}
     Case.objects.bulk_create(new_cases)
-    for entry in touched.values():
-        if id(entry.case) in fresh_cases:
-            continue
-        Case.objects.filter(pk=entry.case.pk).update(
-            ticket_count=entry.case.ticket_count,
-            last_reported_at=entry.case.last_reported_at,
-        )
+    joined = [e.case for e in touched.values() if id(e.case) not in fresh_cases]
+    if joined:
+        # One statement run for every joined case (Django's bulk_update builds a CASE per
+        # row, which costs more than the writes themselves).
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {Case._meta.db_table} SET ticket_count = %s, last_reported_at = %s "
+                "WHERE id = %s",
+                [(c.ticket_count, c.last_reported_at, c.pk) for c in joined],
+            )
     for t in tickets:
-        t.case_id = t.case.pk
+        t.case = t.case  # sets case_id from the now saved case, keeping it cached
     Ticket.objects.bulk_create(tickets)
     for t in tickets:
         events.append(
@@ -369,7 +387,7 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
                 kind=TicketEventKind.RECEIVED,
                 at=now,
                 actor=actor_label,
-                area=t.case.area,
+                area_id=t.case.area_id,
                 detail={"channel": t.channel, "subclass": t.subclass, "confidence": t.confidence},
             )
         )
@@ -381,7 +399,7 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
                     kind=TicketEventKind.MERGED,
                     at=now,
                     actor=actor_label,
-                    area=t.case.area,
+                    area_id=t.case.area_id,
                     detail={"score": t.merge_score, "case": t.case.number},
                 )
             )
@@ -393,6 +411,46 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
     return tickets
 
 
+# A key that finds more open cases than this is a topic rather than a place (a common name
+# word): only its most recently reported cases are compared. A road (w:) or a place-less
+# subclass (s:) is broad by nature and only ever joins with more evidence (a near-copy, no
+# other place named), which comes soon after: its ten latest cases.
+HOT_KEY_CASES = 40
+BROAD_KEY_CASES = 10
+
+
+def _cap(key: str) -> int:
+    return BROAD_KEY_CASES if key.startswith(("w:", "s:")) else HOT_KEY_CASES
+
+
+# Reports of past tickets, as merging reads them, by (ticket id, text, place, model): a busy
+# process does not read the same open cases again and again.
+_REPORTS: OrderedDict[tuple[int, str, str, str], matching.Report] = OrderedDict()
+_REPORTS_KEPT = 100_000
+
+
+def _candidate_case_ids(keys: set[str], since: dt.datetime) -> set[int]:
+    """The cases found under `keys` within the window, at most HOT_KEY_CASES per busy key."""
+    counts = dict(
+        CaseKey.objects.filter(key__in=keys, last_at__gte=since)
+        .values_list("key")
+        .annotate(n=Count("id"))
+        .values_list("key", "n")
+    )
+    hot = {k for k, n in counts.items() if n > _cap(k)}
+    quiet = [k for k in counts if k not in hot]
+    found = set(
+        CaseKey.objects.filter(key__in=quiet, last_at__gte=since).values_list("case_id", flat=True)
+    )
+    for k in sorted(hot):
+        found.update(
+            CaseKey.objects.filter(key=k, last_at__gte=since)
+            .order_by("-last_at")
+            .values_list("case_id", flat=True)[: _cap(k)]
+        )
+    return found
+
+
 def _open_cases(
     reports: list[matching.Report],
     items: list[Incoming],
@@ -400,42 +458,51 @@ def _open_cases(
     model: classifier.Classifier,
 ) -> list[_Open]:
     """The open cases that share a key with any of the new reports, within the window, with
-    their latest reports re-read (a case's reports are few; their classification is cheap)."""
+    their latest reports (read once per process and kept: see _REPORTS)."""
     keys = {k for r in reports for k in r.block_keys()}
     if not keys:
         return []
     since = min(i.received_at for i in items) - window
-    case_ids = set(
-        CaseKey.objects.filter(key__in=keys, last_at__gte=since).values_list("case_id", flat=True)
-    )
+    case_ids = _candidate_case_ids(keys, since)
     if not case_ids:
         return []
-    cases = {
-        c.pk: c
-        for c in Case.objects.filter(pk__in=case_ids, status__in=OPEN_STATUSES).select_related(
-            "area"
-        )
-    }
+    cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids, status__in=OPEN_STATUSES)}
     rows = list(
         Ticket.objects.filter(case_id__in=cases)
         .order_by("case_id", "-received_at")
-        .values_list("case_id", "text", "place_text")
+        .values_list("case_id", "pk", "text", "place_text")
     )
-    latest: dict[int, list[tuple[str, str]]] = {}
-    for case_id, text, place in rows:
+    latest: dict[int, list[tuple[int, str, str]]] = {}
+    for case_id, pk, text, place in rows:
         if len(latest.setdefault(case_id, [])) < 5:
-            latest[case_id].append((text, place))
-    # Oldest first, as the reports of a case are kept (newest last).
-    flat = [(cid, t, p) for cid, pairs in latest.items() for t, p in reversed(pairs)]
-    predictions = model.predict_many([t for _, t, _ in flat])
+            latest[case_id].append((pk, text, place))
+    version = model.trained_at
+    missing = [
+        (pk, text, place)
+        for pairs in latest.values()
+        for pk, text, place in pairs
+        if (pk, text, place, version) not in _REPORTS
+    ]
+    predictions = model.predict_many([t for _, t, _ in missing])
+    read = {
+        (pk, text, place, version): matching.Report.of(text, place, prediction, model)
+        for (pk, text, place), prediction in zip(missing, predictions, strict=True)
+    }
     by_case: dict[int, _Open] = {}
-    for (case_id, text, place), prediction in zip(flat, predictions, strict=True):
-        entry = by_case.get(case_id)
-        report = matching.Report.of(text, place, prediction, model)
-        if entry is None:
-            entry = by_case[case_id] = _Open(case=cases[case_id], reports=[], keys=set())
-        entry.reports.append(report)
-        entry.keys.update(report.block_keys())
+    for case_id, pairs in latest.items():
+        # Oldest first, as the reports of a case are kept (newest last).
+        case_reports = [
+            read.get((pk, t, p, version)) or _REPORTS[(pk, t, p, version)]
+            for pk, t, p in reversed(pairs)
+        ]
+        by_case[case_id] = _Open(
+            case=cases[case_id],
+            reports=case_reports,
+            keys={k for r in case_reports for k in r.block_keys()},
+        )
+    _REPORTS.update(read)
+    while len(_REPORTS) > _REPORTS_KEPT:
+        _REPORTS.popitem(last=False)
     return list(by_case.values())
 
 
@@ -466,23 +533,16 @@ def _open_case(item: Incoming, report: matching.Report, area: Area, matched: boo
 
 
 def _save_keys(entries: Any, now: dt.datetime) -> None:
-    """Record (or refresh) the keys each touched case is found under."""
-    rows = [(e.case.pk, k, e.case.last_reported_at) for e in entries for k in e.keys]
-    if not rows:
-        return
-    existing = {
-        (c, k): pk
-        for pk, c, k in CaseKey.objects.filter(case_id__in={r[0] for r in rows}).values_list(
-            "pk", "case_id", "key"
-        )
+    """Record (or refresh) the keys each touched case is found under, in one upsert."""
+    rows = {
+        (e.case.pk, k[:80]): CaseKey(case_id=e.case.pk, key=k[:80], last_at=e.case.last_reported_at)
+        for e in entries
+        for k in e.keys
     }
-    new = [
-        CaseKey(case_id=c, key=k[:80], last_at=at) for c, k, at in rows if (c, k) not in existing
-    ]
-    CaseKey.objects.bulk_create(new)
-    refresh: dict[dt.datetime, list[int]] = {}
-    for c, k, at in rows:
-        if (c, k) in existing:
-            refresh.setdefault(at, []).append(existing[(c, k)])
-    for at, pks in refresh.items():
-        CaseKey.objects.filter(pk__in=pks).update(last_at=at)
+    CaseKey.objects.bulk_create(
+        list(rows.values()),
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["key", "case"],
+        update_fields=["last_at"],
+    )
