@@ -20,7 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 
 from gridguard.access.services.inputs import parse_phone, parse_text
@@ -415,7 +416,7 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
 # word): only its most recently reported cases are compared. A road (w:) or a place-less
 # subclass (s:) is broad by nature and only ever joins with more evidence (a near-copy, no
 # other place named), which comes soon after: its ten latest cases.
-HOT_KEY_CASES = 40
+HOT_KEY_CASES = 20
 BROAD_KEY_CASES = 10
 
 
@@ -430,25 +431,15 @@ _REPORTS_KEPT = 100_000
 
 
 def _candidate_case_ids(keys: set[str], since: dt.datetime) -> set[int]:
-    """The cases found under `keys` within the window, at most HOT_KEY_CASES per busy key."""
-    counts = dict(
+    """The cases found under `keys` within the window, the latest few per key (_cap), in one
+    query: the keys' cases ranked by when they were last reported."""
+    ranked = (
         CaseKey.objects.filter(key__in=keys, last_at__gte=since)
-        .values_list("key")
-        .annotate(n=Count("id"))
-        .values_list("key", "n")
+        .annotate(rank=Window(RowNumber(), partition_by=[F("key")], order_by=F("last_at").desc()))
+        .filter(rank__lte=HOT_KEY_CASES)
+        .values_list("key", "case_id", "rank")
     )
-    hot = {k for k, n in counts.items() if n > _cap(k)}
-    quiet = [k for k in counts if k not in hot]
-    found = set(
-        CaseKey.objects.filter(key__in=quiet, last_at__gte=since).values_list("case_id", flat=True)
-    )
-    for k in sorted(hot):
-        found.update(
-            CaseKey.objects.filter(key=k, last_at__gte=since)
-            .order_by("-last_at")
-            .values_list("case_id", flat=True)[: _cap(k)]
-        )
-    return found
+    return {case_id for key, case_id, rank in ranked if rank <= _cap(key)}
 
 
 def _open_cases(
