@@ -80,3 +80,28 @@ def pgbench_inserts(url: str, clients: int, seconds: int) -> float:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE bench_ref_insert")
     return float(tps.group(1))
+
+
+def area_level(parents: list[Any], kind: str, codes: list[str]) -> list[Any]:
+    """One level of a bench territory: for each parent, a child area per code suffix, written
+    in bulk; returns them with their ids."""
+    from gridguard.territory.models import Area
+
+    rows = []
+    for parent in parents:
+        for suffix in codes:
+            code = parent.code + suffix
+            rows.append(
+                Area(
+                    code=code,
+                    name=f"{kind} {code}",
+                    kind=kind,
+                    parent=parent,
+                    path=Area.path_for(parent, code),
+                    depth=parent.depth + 1,
+                )
+            )
+    made = Area.objects.bulk_create(rows, batch_size=5000)
+    if made and made[0].pk is None:  # backends without RETURNING: read them back
+        made = list(Area.objects.filter(kind=kind).order_by("id"))
+    return made

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _db import throwaway_database  # noqa: E402
+from _db import area_level, throwaway_database  # noqa: E402
 
 BENCH_DB = "gridguard_bench_scoped"
 DISTRICTS, STREETS, COMMITTEES = 10, 20, 30  # 6,000 committees
@@ -42,25 +42,7 @@ def build_territory() -> list[Any]:
     """City → districts → streets → committees → one compound each → gates; returns committees."""
     from gridguard.territory.models import Area
 
-    def level(parents: list[Area], kind: str, codes: list[str]) -> list[Area]:
-        rows = []
-        for parent in parents:
-            for suffix in codes:
-                code = parent.code + suffix
-                rows.append(
-                    Area(
-                        code=code,
-                        name=f"{kind} {code}",
-                        kind=kind,
-                        parent=parent,
-                        path=Area.path_for(parent, code),
-                        depth=parent.depth + 1,
-                    )
-                )
-        made = Area.objects.bulk_create(rows, batch_size=5000)
-        if made and made[0].pk is None:  # backends without RETURNING: read them back
-            made = list(Area.objects.filter(kind=kind).order_by("id"))
-        return made
+    level = area_level
 
     city = Area.objects.create(code="3101", name="Bench city", kind="city", path="/3101/", depth=0)
     districts = level([city], "district", [f"{i:02d}" for i in range(1, DISTRICTS + 1)])

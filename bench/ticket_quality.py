@@ -9,8 +9,9 @@ The reference is the baseline DESIGN.md names, character n-gram TF-IDF with a li
 Merging: the labelled sets under data/tickets/merge/ go through `gridguard tickets replay
 --json`, the evaluation interface, exactly as tickets written by others would. dev, test and
 holdout (each by another author) were all looked at while the merge rules were tuned; final
-was written last by yet another author and replayed once, untouched by tuning; precision and recall are over every pair of tickets (a pair
-is merged when replay puts both in one case; it should be when they share a gold case).
+was written last by yet another author and replayed once, untouched by tuning. Precision and
+recall are over every pair of tickets (a pair is merged when replay puts both in one case; it
+should be when they share a gold case).
 
 Speed: the classifier alone on one ticket at a time (p50/p99 ms over the held-out texts,
 after a warm-up), and in batches of 500 (tickets/s).
