@@ -20,7 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Window
+from django.db.models import Case as DbCase
+from django.db.models import F, Q, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 
@@ -435,16 +436,21 @@ _REPORTS: OrderedDict[tuple[int, str, str, str], matching.Report] = OrderedDict(
 _REPORTS_KEPT = 100_000
 
 
-def _candidate_case_ids(keys: set[str], since: dt.datetime) -> set[int]:
-    """The cases found under `keys` within the window, the latest few per key (_cap), in one
-    query: the keys' cases ranked by when they were last reported."""
+def _candidate_cases(keys: set[str], since: dt.datetime) -> QuerySet[Case]:
+    """The open cases found under `keys` within the window, the latest few per key (_cap):
+    the keys' cases ranked by when they were last reported, as a subquery (a batch's
+    candidates are thousands: they never make the round trip as a list of ids)."""
+    broad = Q(key__startswith="w:") | Q(key__startswith="s:")
     ranked = (
         CaseKey.objects.filter(key__in=keys, last_at__gte=since)
-        .annotate(rank=Window(RowNumber(), partition_by=[F("key")], order_by=F("last_at").desc()))
-        .filter(rank__lte=HOT_KEY_CASES)
-        .values_list("key", "case_id", "rank")
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("key")], order_by=F("last_at").desc()),
+            cap=DbCase(When(broad, then=BROAD_KEY_CASES), default=HOT_KEY_CASES),
+        )
+        .filter(rank__lte=F("cap"))
+        .values("case_id")
     )
-    return {case_id for key, case_id, rank in ranked if rank <= _cap(key)}
+    return Case.objects.filter(pk__in=ranked, status__in=OPEN_STATUSES)
 
 
 def _open_cases(
@@ -459,18 +465,18 @@ def _open_cases(
     if not keys:
         return []
     since = min(i.received_at for i in items) - window
-    case_ids = _candidate_case_ids(keys, since)
-    if not case_ids:
+    candidates = _candidate_cases(keys, since)
+    cases = {c.pk: c for c in candidates}
+    if not cases:
         return []
-    cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids, status__in=OPEN_STATUSES)}
     rows = list(
-        Ticket.objects.filter(case_id__in=cases)
+        Ticket.objects.filter(case__in=candidates.values("pk"))
         .order_by("case_id", "-received_at")
         .values_list("case_id", "pk", "text", "place_text")
     )
     latest: dict[int, list[tuple[int, str, str]]] = {}
     for case_id, pk, text, place in rows:
-        if len(latest.setdefault(case_id, [])) < 5:
+        if case_id in cases and len(latest.setdefault(case_id, [])) < 5:
             latest[case_id].append((pk, text, place))
     version = model.trained_at
     missing = [
