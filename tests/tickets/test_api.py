@@ -249,3 +249,26 @@ def test_a_connector_reads_its_areas_cases_and_other_devices_none(
     )
     scanner = Client(HTTP_AUTHORIZATION=f"Bearer {scanner_secret}")
     assert scanner.get("/api/v1/tickets/cases").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_largest_batch_fits_and_a_larger_body_is_refused_by_name(
+    connector: Client,
+) -> None:
+    # 1,000 tickets of the longest text (~13 MB of JSON, escaped) are read; each row is
+    # checked on its own (here: an unknown channel, so nothing is classified or written).
+    rows = [
+        {"channel": "99999", "channel_ref": f"R{i}", "text": "很" * 2000, "place": "A1小区"}
+        for i in range(1000)
+    ]
+    body = json.dumps({"tickets": rows})
+    assert len(body.encode()) > 11 * 1024 * 1024
+    response = connector.post("/api/v1/tickets/intake", body, content_type="application/json")
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["rejected"] == 1000 and Ticket.objects.count() == 0
+    too_big = json.dumps({"tickets": rows + rows})
+    response = connector.post("/api/v1/tickets/intake", too_big, content_type="application/json")
+    assert response.status_code == 413
+    error = response.json()["errors"][0]
+    assert error["code"] == "too_large" and "16 MB" in error["message"]
+    assert Ticket.objects.count() == 0

@@ -174,6 +174,10 @@ TICKET_DEADLINE_HOURS = {"urgent": 4.0, "high": 24.0, "normal": 72.0}
 TICKET_REMIND_AT = 0.75
 # The public ticket form, per address.
 TICKET_FORM_RATE = os.environ.get("GRIDGUARD_TICKET_FORM_RATE", "20/m")
+# A hotline connector's largest batch (1,000 tickets of 2,000 characters) is about 13 MB of
+# JSON with its Chinese written as \uXXXX escapes; Django's default (2.5 MB) would refuse
+# it. Larger bodies get a 413 naming the limit (core.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 # The daily ticket report of each district for yesterday is stored after this Shanghai hour.
 TICKET_REPORT_HOUR = int(os.environ.get("GRIDGUARD_TICKET_REPORT_HOUR", 7))
 # Where messages to citizens and handlers go: a dotted path to a class with send(); the

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from gridguard.core import context
@@ -44,16 +46,30 @@ class RefuseNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        field = self._field_with_nul(request)
+        try:
+            field = self._field_with_nul(request)
+        except RequestDataTooBig:
+            # The first place the body is read: a body over the limit is refused here, saying
+            # what the limit is, rather than as Django's bare 400 page.
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+            message = _("The request is larger than %(mb)d MB: send it in smaller parts.") % {
+                "mb": limit
+            }
+            return self._refuse(request, 413, None, "too_large", message)
         if field is None:
             return self.get_response(request)
         message = _("%(field)s: contains a NUL character") % {"field": field}
+        return self._refuse(request, 400, field, "nul_character", message)
+
+    @staticmethod
+    def _refuse(
+        request: HttpRequest, status: int, field: str | None, code: str, message: str
+    ) -> HttpResponse:
         if request.path.startswith("/api/"):
             return JsonResponse(
-                {"errors": [{"field": field, "code": "nul_character", "message": message}]},
-                status=400,
+                {"errors": [{"field": field, "code": code, "message": message}]}, status=status
             )
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
     @staticmethod
     def _field_with_nul(request: HttpRequest) -> str | None:
