@@ -288,6 +288,25 @@ def _issue(city: City, area: str = "street_a", **kw: Any) -> tuple[ApiToken, str
     )
 
 
+def test_token_expiry_in_any_offset_or_none_is_kept_as_the_same_instant(city: City) -> None:
+    client = Client()
+    client.force_login(city.users["admin"])
+    for expiry, instant in (
+        # ISO 8601 allows offsets PostgreSQL cannot store: the instant is kept in UTC.
+        ("4950-11-07T14:33:00-23:59", dt.datetime(4950, 11, 8, 14, 32, tzinfo=dt.UTC)),
+        # Naive means Shanghai time.
+        ("2099-01-01T08:00:00", dt.datetime(2099, 1, 1, 0, 0, tzinfo=dt.UTC)),
+    ):
+        response = client.post(
+            "/api/v1/accounts/tokens",
+            {"name": "x", "purpose": "camera", "area_code": "3101", "expires_at": expiry},
+            content_type="application/json",
+        )
+        assert response.status_code == 201, response.content
+        token = ApiToken.objects.get(key_id=response.json()["key_id"])
+        assert token.expires_at == instant
+
+
 def test_valid_token_reads_its_area(city: City) -> None:
     token, secret = _issue(city)
     response = Client().get(ME, **_bearer(secret))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -122,6 +122,12 @@ def issue_token(
                 % {"p": purpose, "known": ", ".join(TokenPurpose.values)},
             )
         )
+    if expires_at is not None:
+        # Naive means Shanghai time; stored in UTC (PostgreSQL refuses offsets past ±15:59,
+        # which ISO 8601 allows up to ±23:59).
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=clock.SHANGHAI)
+        expires_at = expires_at.astimezone(UTC)
     if expires_at is not None and expires_at <= clock.now():
         errors.append(FieldError("expires_at", "in_past", _("The expiry is in the past.")))
     if errors:
