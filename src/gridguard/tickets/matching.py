@@ -73,6 +73,9 @@ class Report:
     # something is said (a suggestion, a question) left out, and the likeliest of the rest.
     topic: np.ndarray | None = field(default=None, repr=False)
     topic_subclass: str = ""
+    # The three rarest bigrams of the text (ties in character order), by the same model's
+    # rarity as the names: a place-less report's blocking keys.
+    rarest: list[str] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -92,6 +95,7 @@ class Report:
         text_keys = [k for k in places.strong(in_text) if k not in keys]
         model = model or classifier.current()
         rarity = model.rarity
+        grams = _grams(text)
         topic = prediction.probabilities.copy()
         topic[[i for i, label in enumerate(model.labels) if label in VOICE_SUBCLASSES]] = 0.0
         names = {
@@ -103,7 +107,7 @@ class Report:
             text=text,
             place_keys=keys,
             prediction=prediction,
-            grams=_grams(text),
+            grams=grams,
             text_keys=text_keys,
             names=names,
             all_grams=frozenset(_bigrams(places.without_roads(f"{place}|{text}"))),
@@ -111,6 +115,8 @@ class Report:
             buildings=frozenset(places.buildings(place, text)),
             topic=topic,
             topic_subclass=model.labels[int(topic.argmax())],
+            # Only a report without a place key is found by its words.
+            rarest=[] if places.strong(keys) else sorted(grams, key=lambda g: (-rarity(g), g))[:3],
         )
 
     # What every comparison needs, worked out once per report (merging compares a report
@@ -144,12 +150,6 @@ class Report:
         v = self.prediction.probabilities if self.topic is None else self.topic
         n = float(np.linalg.norm(v))
         return v / n if n else v
-
-    @cached_property
-    def rarest(self) -> list[str]:
-        """The three rarest bigrams of the text (ties in character order)."""
-        rarity = classifier.current().rarity
-        return sorted(self.grams, key=lambda g: (-rarity(g), g))[:3]
 
     @cached_property
     def names_total(self) -> float:
