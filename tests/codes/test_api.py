@@ -51,6 +51,7 @@ def test_gate_looks_up_a_code_by_id_number(city: City) -> None:
     read = AuditEntry.objects.filter(action="read", object_id=str(p.pk)).get()
     assert read.detail == {"fields": ["health_code"]}
     assert read.actor_label.startswith("token:")
+    assert read.object_type == "people.person" and read.area_path == city["compound_b1"].path
 
 
 def test_lookup_bad_and_unknown_numbers(city: City) -> None:

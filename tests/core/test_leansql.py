@@ -79,7 +79,7 @@ def test_get_with_related_equals_select_related(city: City) -> None:
     area.boundary = {"type": "Point", "coordinates": [121.47, 31.23]}
     area.save()
     token, _secret = issue_token(SYSTEM, name="gate", purpose="gate_scanner", area=area)
-    lean = leansql.get_with_related(ApiToken, "area", "key_id", token.key_id)
+    lean = leansql.get_with_related(ApiToken, "area", key_id=token.key_id)
     orm = ApiToken.objects.select_related("area").get(key_id=token.key_id)
     assert lean is not None
     for field in ApiToken._meta.concrete_fields:
@@ -92,4 +92,75 @@ def test_get_with_related_equals_select_related(city: City) -> None:
 
 
 def test_get_with_related_of_no_row_is_none(city: City) -> None:
-    assert leansql.get_with_related(ApiToken, "area", "key_id", "nosuchkey") is None
+    assert leansql.get_with_related(ApiToken, "area", key_id="nosuchkey") is None
+
+
+def test_get_with_related_reads_a_one_to_one_pointing_back_and_two_keys(city: City) -> None:
+    """A person by identity document with their health code (a reverse one-to-one) and area,
+    as the gates' look-up reads it; a person with no code yet reads as having none."""
+    from gridguard.health.models import HealthCode
+    from gridguard.people.models import Person
+
+    area = city["compound_a1"]
+    coded = Person.objects.create(area=area, id_type="passport", id_number="E1", name="甲")
+    bare = Person.objects.create(area=area, id_type="passport", id_number="E2", name="乙")
+    now = clock.now()
+    HealthCode.objects.create(
+        person=coded,
+        colour="yellow",
+        reasons=[{"rule": "r"}],
+        computed_at=now,
+        expires_at=now + dt.timedelta(hours=1),
+    )
+    lean = leansql.get_with_related(
+        Person, ("health_code", "area"), id_type="passport", id_number="E1"
+    )
+    assert lean is not None and lean.pk == coded.pk
+    assert lean.health_code.colour == "yellow" and lean.health_code.reasons == [{"rule": "r"}]
+    assert lean.area.path == area.path
+    without = leansql.get_with_related(
+        Person, ("health_code", "area"), id_type="passport", id_number="E2"
+    )
+    assert without is not None and without.pk == bare.pk
+    assert getattr(without, "health_code", None) is None
+    assert leansql.get_with_related(Person, "area", id_type="resident_id", id_number="E1") is None
+
+
+def test_get_with_related_writes_the_log_row_only_when_it_finds_the_row(city: City) -> None:
+    """The gates' audited read: the audit inbox row takes the person's id and area path from
+    the row read (one statement on PostgreSQL), and nothing is written when nobody matches."""
+    from gridguard.core import audit
+    from gridguard.core.models import AuditInbox
+    from gridguard.people.models import Person
+
+    area = city["compound_a1"]
+    person = Person.objects.create(area=area, id_type="passport", id_number="E9", name="丙")
+    before = AuditInbox.objects.count()
+    read = audit.inbox_row(SYSTEM, "read", object_type="people.person", detail={"fields": ["x"]})
+    found = leansql.get_with_related(
+        Person,
+        ("health_code", "area"),
+        log=read,
+        log_from={"object_id": "pk", "area_path": "area.path"},
+        id_type="passport",
+        id_number="E9",
+    )
+    assert found is not None and found.pk == person.pk
+    row = AuditInbox.objects.get(pk=read.pk)
+    assert (row.object_type, row.object_id, row.area_path) == (
+        "people.person",
+        str(person.pk),
+        area.path,
+    )
+    assert row.action == "read" and row.detail == {"fields": ["x"]}
+    missing = audit.inbox_row(SYSTEM, "read", object_type="people.person")
+    nobody = leansql.get_with_related(
+        Person,
+        "area",
+        log=missing,
+        log_from={"object_id": "pk", "area_path": "area.path"},
+        id_type="passport",
+        id_number="NOSUCH",
+    )
+    assert nobody is None and missing.pk is None
+    assert AuditInbox.objects.count() == before + 1

@@ -178,7 +178,7 @@ def _token_row(key_id: str) -> ApiToken | None:
     if cached is not None and now - cached[0] < ttl:
         return cached[1]
     # One prepared SELECT (a gate scans many times a second): no ORM compiling.
-    token = leansql.get_with_related(ApiToken, "area", "key_id", key_id)
+    token = leansql.get_with_related(ApiToken, "area", key_id=key_id)
     if token is None:
         _checked_tokens.pop(key_id, None)
     elif ttl > 0:

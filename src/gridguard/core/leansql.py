@@ -112,20 +112,38 @@ def _converters(model: type[models.Model]) -> list[tuple[int, list[Any], Any]]:
 
 
 @cache
-def _select_sql(model: type[models.Model], related: str, key: str, vendor: str) -> tuple[Any, ...]:
-    fk: Any = model._meta.get_field(related)
-    other: Any = fk.related_model
+def _select_sql(
+    model: type[models.Model], related: tuple[str, ...], keys: tuple[str, ...], vendor: str
+) -> tuple[Any, ...]:
     own = [f.attname for f in model._meta.concrete_fields]
-    theirs = [f.attname for f in other._meta.concrete_fields]
     cols = [f"t.{_qn(f.column)}" for f in model._meta.concrete_fields]
-    cols += [f"r.{_qn(f.column)}" for f in other._meta.concrete_fields]
-    sql = (
-        f"SELECT {', '.join(cols)} FROM {_qn(model._meta.db_table)} t "
-        f"JOIN {_qn(other._meta.db_table)} r "
-        f"ON r.{_qn(other._meta.pk.column)} = t.{_qn(fk.column)} "
-        f"WHERE t.{_qn(getattr(model._meta.get_field(key), 'column', key))} = %s"
+    # What each column is, in `log_from`'s terms ("pk", "area.path"), to copy it into a log row.
+    sources = [("pk" if f.primary_key else f.attname) for f in model._meta.concrete_fields]
+    joins, parts = [], []
+    for i, name in enumerate(related):
+        rel: Any = model._meta.get_field(name)
+        other: Any = rel.related_model
+        alias = f"r{i}"
+        if rel.concrete:  # a foreign key of ours: the row it points to
+            kind = "LEFT JOIN" if rel.null else "JOIN"
+            on = f"{alias}.{_qn(rel.target_field.column)} = t.{_qn(rel.column)}"
+        else:  # a one-to-one pointing at us (a person's health code): there may be none
+            kind = "LEFT JOIN"
+            on = f"{alias}.{_qn(rel.field.column)} = t.{_qn(rel.field.target_field.column)}"
+        joins.append(f"{kind} {_qn(other._meta.db_table)} {alias} ON {on}")
+        cols += [f"{alias}.{_qn(f.column)}" for f in other._meta.concrete_fields]
+        sources += [f"{name}.{f.attname}" for f in other._meta.concrete_fields]
+        names = [f.attname for f in other._meta.concrete_fields]
+        parts.append((rel, other, names, _converters(other)))
+    where = " AND ".join(
+        f"t.{_qn(getattr(model._meta.get_field(k), 'column', k))} = %s" for k in keys
     )
-    return sql, fk, own, theirs, other, _converters(model), _converters(other)
+    # Columns named c0, c1, …: the statement that also writes a log row reads them by name.
+    sql = (
+        f"SELECT {', '.join(f'{c} AS c{i}' for i, c in enumerate(cols))} "
+        f"FROM {_qn(model._meta.db_table)} t {' '.join(joins)} WHERE {where}"
+    )
+    return sql, own, _converters(model), parts, tuple(sources)
 
 
 def _apply(values: list[Any], converters: list[tuple[int, list[Any], Any]]) -> list[Any]:
@@ -135,18 +153,83 @@ def _apply(values: list[Any], converters: list[tuple[int, list[Any], Any]]) -> l
     return values
 
 
-def get_with_related(model: type[M], related: str, key: str, value: Any) -> M | None:
-    """The row of `model` whose unique `key` is `value`, with its `related` foreign key's row
-    loaded as `select_related` would; None if there is none."""
-    sql, fk, own, theirs, other, own_conv, their_conv = _select_sql(
-        model, related, key, connection.vendor
+def _source(instance: models.Model, source: str) -> str:
+    """The value `source` ("pk" or "<relation>.<field>") names in a row read, as text."""
+    value: Any = instance
+    for part in source.split("."):
+        value = getattr(value, part)
+    return str(value)
+
+
+@cache
+def _logged_sql(
+    select: str, columns: int, log_model: type[models.Model], log_from: tuple[tuple[str, int], ...]
+) -> tuple[str, tuple[Any, ...]]:
+    """The read and the log row's INSERT as one statement (PostgreSQL): the INSERT takes the
+    named fields from the row read (column c<i>), so it writes nothing when nothing is found.
+    Returns the SQL and the log fields still to be given as parameters."""
+    _sql, fields = _insert_sql(log_model, "postgresql")
+    taken = dict(log_from)
+    values = ", ".join(
+        f"CAST(p.c{taken[f.name]} AS text)" if f.name in taken else "%s" for f in fields
     )
+    pk = _qn(log_model._meta.pk.column)
+    out = ", ".join(f"p.c{i}" for i in range(columns))
+    sql = (
+        f"WITH p AS ({select}), w AS (INSERT INTO {_qn(log_model._meta.db_table)} "
+        f"({', '.join(_qn(f.column) for f in fields)}) SELECT {values} FROM p RETURNING {pk}) "
+        f"SELECT {out}, w.{pk} FROM p CROSS JOIN w"
+    )
+    return sql, tuple(f for f in fields if f.name not in taken)
+
+
+def get_with_related(
+    model: type[M],
+    related: str | tuple[str, ...],
+    *,
+    log: models.Model | None = None,
+    log_from: dict[str, str] | None = None,
+    **where: Any,
+) -> M | None:
+    """The row of `model` matching `where` (equality on unique columns), with the rows of its
+    `related` foreign keys, and of one-to-ones pointing at it, loaded as `select_related`
+    would (a missing one-to-one reads as absent); None if there is none.
+
+    With `log` (an unsaved row, such as an audit inbox row), that row is inserted when the
+    read finds something, its text fields named in `log_from` taken from the row read
+    ({"object_id": "pk", "area_path": "area.path"}): on PostgreSQL in the same statement, so a
+    gate's audited read costs one round trip."""
+    names = (related,) if isinstance(related, str) else related
+    sql, own, own_conv, parts, columns = _select_sql(model, names, tuple(where), connection.vendor)
+    params = list(where.values())
+    combined = log is not None and connection.vendor == "postgresql"
+    if combined:
+        assert log is not None and log_from is not None
+        taken = tuple((field, columns.index(src)) for field, src in log_from.items())
+        sql, rest = _logged_sql(sql, len(columns), type(log), taken)
+        params += [f.get_db_prep_save(f.pre_save(log, True), connection) for f in rest]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
     instance = model.from_db(connection.alias, own, _apply(list(row[: len(own)]), own_conv))
-    related_row = _apply(list(row[len(own) :]), their_conv)
-    fk.set_cached_value(instance, other.from_db(connection.alias, theirs, related_row))
+    at = len(own)
+    for rel, other, theirs, their_conv in parts:
+        values = list(row[at : at + len(theirs)])
+        at += len(theirs)
+        pk_at = theirs.index(other._meta.pk.attname)
+        found = None
+        if values[pk_at] is not None:
+            found = other.from_db(connection.alias, theirs, _apply(values, their_conv))
+        rel.set_cached_value(instance, found)
+    if log is not None:
+        for field, source in (log_from or {}).items():
+            setattr(log, field, _source(instance, source))
+        if combined:
+            log.pk = row[-1]
+            log._state.adding = False
+            log._state.db = connection.alias
+        else:
+            insert(log)
     return instance
