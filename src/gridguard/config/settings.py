@@ -105,6 +105,12 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'gridguard.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The hot device statements of core/leansql.py are prepared once per connection (the ORM's
+    # client-side binding never prepares). A transaction-pooling PgBouncer cannot keep
+    # prepared statements: GRIDGUARD_DB_PREPARE=0 turns them off.
+    prepare = os.environ.get("GRIDGUARD_DB_PREPARE", "1") != "0"
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5 if prepare else None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {

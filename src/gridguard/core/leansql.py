@@ -10,6 +10,7 @@ ORM stays the way to read and write everywhere else.
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any, TypeVar
 
@@ -20,6 +21,31 @@ M = TypeVar("M", bound=models.Model)
 
 def _qn(name: Any) -> str:
     return str(connection.ops.quote_name(str(name)))
+
+
+def _one_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """Run one hot-path statement and return its row (None if it returned none).
+
+    On PostgreSQL the statement goes through a server-side binding cursor, prepared once per
+    connection: parsing and planning a gate look-up's join took 0.3 of its 0.5 ms in the
+    database. Django's own cursors bind on the client and are never prepared, so this is the
+    only place prepared statements are used (`prepare_threshold` in settings; None turns
+    them off, as a transaction-pooling PgBouncer needs)."""
+    with connection.cursor() as wrapper:  # Django's: the connection, and its query log
+        if connection.vendor != "postgresql":
+            wrapper.execute(sql, params)
+            return wrapper.fetchone()
+        import psycopg
+
+        started = time.monotonic()
+        with connection.wrap_database_errors:  # IntegrityError as Django raises it
+            server = psycopg.Cursor(wrapper.cursor.connection)
+            server.execute(sql, params, prepare=True)
+            row = server.fetchone() if server.description is not None else None
+        if connection.queries_logged:
+            elapsed = time.monotonic() - started
+            connection.queries_log.append({"sql": sql, "time": f"{elapsed:.3f}"})
+        return row
 
 
 @cache
@@ -56,9 +82,7 @@ def insert(instance: models.Model, *, unless_exists: str | None = None) -> bool:
     """
     sql, fields = _insert_sql(type(instance), connection.vendor, unless_exists)
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
+    row = _one_row(sql, values)
     if row is None:
         return False
     instance.pk = row[0]
@@ -89,9 +113,8 @@ def insert_together(first: models.Model, second: models.Model, *, unless_exists:
     sql, f1, f2 = _together_sql(type(first), type(second), unless_exists)
     values = [f.get_db_prep_save(f.pre_save(first, True), connection) for f in f1]
     values += [f.get_db_prep_save(f.pre_save(second, True), connection) for f in f2]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
+    row = _one_row(sql, values)
+    assert row is not None  # the statement always returns its one row of two ids
     for instance, pk in ((first, row[0]), (second, row[1])):
         if pk is not None:
             instance.pk = pk
@@ -208,9 +231,7 @@ def get_with_related(
         taken = tuple((field, columns.index(src)) for field, src in log_from.items())
         sql, rest = _logged_sql(sql, len(columns), type(log), taken)
         params += [f.get_db_prep_save(f.pre_save(log, True), connection) for f in rest]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _one_row(sql, params)
     if row is None:
         return None
     instance = model.from_db(connection.alias, own, _apply(list(row[: len(own)]), own_conv))
