@@ -335,6 +335,29 @@ def test_offline_upload_lands_each_event_once(city: City, volunteer: Client) -> 
     assert AuditEntry.objects.filter(action="access.events.upload").count() == 2
 
 
+def test_uploaded_references_are_resolved_and_still_protected(
+    city: City, volunteer: Client
+) -> None:
+    """The database does not check a gate event's references (decision 0011): the upload
+    resolves each one itself, so a pass number nobody holds is kept as no pass (never a
+    dangling id), and the ORM still refuses to delete a pass, a person or a gate with events."""
+    from django.db.models import ProtectedError
+
+    p = _pass(city)
+    events = [_event(city, p), _event(city, None, pass_id="ZZZZ9999")]
+    r = _post(volunteer, "/events", {"events": events})
+    assert r.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
+    unknown = GateEvent.objects.get(event_id=events[1]["event_id"])
+    assert (unknown.entry_pass_id, unknown.person_id) == (None, None)
+    known = GateEvent.objects.get(event_id=events[0]["event_id"])
+    assert known.area_id == city["gate_a1"].pk and known.entry_pass_id == p.pk
+    for referent in (p, p.person, city["gate_a1"]):
+        with pytest.raises(ProtectedError) as refused:
+            referent.delete()
+        assert known in set(refused.value.protected_objects), referent
+    assert GateEvent.objects.count() == 2 and EntryPass.objects.filter(pk=p.pk).exists()
+
+
 def test_a_batch_with_bad_rows_keeps_the_good_ones_and_reports_the_bad(
     city: City, volunteer: Client
 ) -> None:
