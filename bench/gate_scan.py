@@ -14,7 +14,7 @@ starts GridGuard as `gridguard serve` runs it. Then:
    (`uploads.upload_events`: checks, COPY to a staging table, one INSERT … SELECT … ON
    CONFLICT) and through `POST /api/v1/access/events`. Reference: a raw `COPY` of the same
    rows, pass and holder already resolved, straight into the gate-event table (same indexes
-   and foreign-key checks), one COPY and commit per batch, measured in the same run.
+   and constraints), one COPY and commit per batch, measured in the same run.
 
 Run: `.venv/bin/python bench/gate_scan.py [--quick]` with DATABASE_URL pointing at
 PostgreSQL (`gridguard_bench_gate_scan` is created and dropped). The last line is the JSON.
@@ -164,8 +164,7 @@ def upload_rows(scans: list[tuple[str, str]], n: int, seed: int) -> list[dict[st
 
 
 def raw_copy_rate(rows: list[dict[str, Any]], gate_pks: dict[str, int]) -> float:
-    """Rows/s of a plain COPY of the same events (pass and holder already resolved, so the
-    same foreign keys are checked) straight into the gate-event table, one COPY per batch."""
+    """Rows/s of a plain COPY of the same events (pass and holder already resolved) straight into the gate-event table, one COPY per batch."""
     from django.db import connection, transaction
 
     from gridguard.access.models import EntryPass, GateEvent
