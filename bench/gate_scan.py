@@ -164,7 +164,8 @@ def upload_rows(scans: list[tuple[str, str]], n: int, seed: int) -> list[dict[st
 
 
 def raw_copy_rate(rows: list[dict[str, Any]], gate_pks: dict[str, int]) -> float:
-    """Rows/s of a plain COPY of the same events (pass and holder already resolved) straight into the gate-event table, one COPY per batch."""
+    """Rows/s of a plain COPY of the same events (pass and holder already resolved) straight
+    into the gate-event table, one COPY per batch."""
     from django.db import connection, transaction
 
     from gridguard.access.models import EntryPass, GateEvent
