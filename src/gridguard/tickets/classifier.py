@@ -30,7 +30,10 @@ from gridguard.tickets import taxonomy
 log = logging.getLogger(__name__)
 
 DATA_DIR = Path(settings.REPO_DIR) / "data" / "tickets"
-MODEL_VERSION = 2
+MODEL_VERSION = 3
+# The labelled merge sets the pair model learns from (data/tickets/merge/); `fresh` is kept
+# out: it measures merging on tickets the model never saw (bench/ticket_quality.py).
+MERGE_TRAINING = ("dev", "test", "holdout", "final")
 
 # The phrases every channel wraps around what was actually said; they say nothing about
 # the subclass, and without them the channel's style does not leak into the decision.
@@ -69,6 +72,14 @@ class Classifier:
     corrections: int
     version: int = MODEL_VERSION
     corpus: str = ""
+    # The merge pair model (matching.PAIR_FEATURES): logistic regression weights and bias.
+    merge_weights: list[float] = field(default_factory=list)
+    merge_bias: float = 0.0
+
+    def merge_probabilities(self, features: np.ndarray) -> np.ndarray:
+        """For rows of pair features, the probability that the two reports are one clue."""
+        weights = np.asarray(self.merge_weights, dtype=float)
+        return 1.0 / (1.0 + np.exp(-(features @ weights + self.merge_bias)))
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
         """Predictions for many texts at once (vectorised: the fast path for batches)."""
@@ -154,7 +165,8 @@ def corpus_fingerprint() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for path in sorted((DATA_DIR / "corpus").glob("S*.jsonl")):
+    merge = [DATA_DIR / "merge" / f"{name}.jsonl" for name in MERGE_TRAINING]
+    for path in [*sorted((DATA_DIR / "corpus").glob("S*.jsonl")), *merge]:
         st = path.stat()
         h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
     return h.hexdigest()[:16]
@@ -185,7 +197,7 @@ def train(
         raise ValueError("training needs examples of at least two subclasses")
     pipeline = build_pipeline()
     pipeline.fit([normalise(t) for t, _ in pairs], [label for _, label in pairs])
-    return Classifier(
+    model = Classifier(
         pipeline=pipeline,
         labels=[str(c) for c in pipeline.classes_],
         trained_at=timezone.now().isoformat(),
@@ -193,6 +205,42 @@ def train(
         corrections=len(corrections),
         corpus=corpus_fingerprint(),
     )
+    train_merging(model)
+    return model
+
+
+def train_merging(model: Classifier) -> None:
+    """Fit the merge pair model on the labelled merge sets, read through `model` (the pair
+    features include its probabilities and word rarities, so the two are trained together)."""
+    import datetime as dt
+
+    from sklearn.linear_model import LogisticRegression
+
+    from gridguard.tickets import matching
+
+    features, labels = [], []
+    for name in MERGE_TRAINING:
+        rows = read_jsonl(DATA_DIR / "merge" / f"{name}.jsonl")
+        predictions = model.predict_many([str(r["text"]) for r in rows])
+        reports = [
+            matching.Report.of(
+                str(r["text"]),
+                str(r.get("place") or ""),
+                prediction,
+                model,
+                received_at=dt.datetime.fromisoformat(str(r["received_at"])),
+                channel=str(r["channel"]),
+            )
+            for r, prediction in zip(rows, predictions, strict=True)
+        ]
+        x, y = matching.training_pairs(reports, [str(r["gold_case"]) for r in rows], model)
+        features.append(x)
+        labels.append(y)
+    fitted = LogisticRegression(C=1.0, max_iter=2000).fit(
+        np.vstack(features), np.concatenate(labels)
+    )
+    model.merge_weights = [float(w) for w in fitted.coef_[0]]
+    model.merge_bias = float(fitted.intercept_[0])
 
 
 def model_path() -> Path:

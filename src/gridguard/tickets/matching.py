@@ -2,25 +2,27 @@
 the same place, however differently it is worded.
 
 Reworded reports of one clue share few characters ("门口保安不查出入证" against "谁都能随便
-进来"), so words alone miss them; what they share is the place and the kind of problem. The
-decision therefore needs, in this order:
-1. the same place (`place_match`): a shared place key (places.py) in either report's place
-   field or text, or in any report already on the case (one ticket that says 赤峰路63弄（赤峰苑）
-   teaches the case both names); or the same rare name words (益寿堂, 顺通物流); a shared road,
-   or a road and a compound with one name root, is only "near"; two different roads, or two
-   numbers on one road, are different places whatever else they share;
-2. the same problem: the classifier's probability profiles are alike (two texts the model
-   reads as the same subclass, or as the same mix of neighbouring subclasses);
-3. enough shared wording once place names and channel boilerplate are removed, weighed in.
-Without a place on either side only a near-copy, or the same quoted name, can match.
-Candidates are the open cases of the window (settings.TICKET_MERGE_WINDOW) found under the new
-ticket's keys (`Report.block_keys`); the best one above its line is joined.
+进来"), so words alone miss them; what they share is the place and the kind of problem, and
+often one rare word (the firm's or the lane's name). So:
+1. candidates are the open cases of the window (settings.TICKET_MERGE_WINDOW) found under the
+   new ticket's keys (`Report.block_keys`): its place keys (places.py), the places its text
+   names, rare name words and name roots, its rarest words and its subclass;
+2. each report of a candidate case is compared with the new one (`pair_features`): whether
+   the places are the same (`place_match`: a shared key, also through any report already on
+   the case; the same rare name), near (one road; a road address and a compound of one name
+   root) or in conflict (two roads, two numbers on one road, two buildings, two neighbouring
+   compounds); how alike the classifier reads the two problems; shared wording and rare
+   words; hours apart and channel;
+3. a logistic regression over those features (trained with the classifier on the team's
+   labelled merge sets) gives the probability of one clue; a case is joined when its
+   likeliest report reaches `MERGE_LINE` and none of its reports is at a conflicting place.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,18 +31,13 @@ import numpy as np
 from gridguard.tickets import classifier, places
 from gridguard.tickets.classifier import Prediction, normalise
 
-# Set by hand on data/tickets/merge/ dev, test and holdout (the score distributions of same-
-# place pairs leave a gap around 0.40); bench/ticket_quality.py reports every set, and final,
-# which was not looked at.
-SAME_PLACE_LINE = 0.40
-SAME_BUILDING_LINE = 0.30
-NEAR_PLACE_LINE = 0.75
-NO_PLACE_LINE = 0.80
 # Share of a report's name weight (rarity-weighted bigrams) found in the other report for the
 # two to name one thing; and the rarity a bigram needs to be a blocking key.
 SAME_NAME = 0.6
 NEAR_NAME = 0.35
 NAME_KEY_RARITY = 6.0
+# How many of a report's rarest words (of that rarity) are blocking keys.
+RARE_WORD_KEYS = 5
 
 SAME, NEAR, NONE, CONFLICT = 2, 1, 0, -1
 # Subclasses of how a ticket is put rather than what it is about (防控措施建议, 防控政策咨询):
@@ -76,6 +73,11 @@ class Report:
     # The three rarest bigrams of the text (ties in character order), by the same model's
     # rarity as the names: a place-less report's blocking keys.
     rarest: list[str] = field(default_factory=list)
+    # The rarest words of place and text together (a firm, a shop, a lane's name however the
+    # place field is written): blocking keys.
+    rare_words: list[str] = field(default_factory=list)
+    received_at: dt.datetime | None = None
+    channel: str = ""
 
     @classmethod
     def of(
@@ -84,8 +86,12 @@ class Report:
         place: str,
         prediction: Prediction,
         model: classifier.Classifier | None = None,
+        *,
+        received_at: dt.datetime | None = None,
+        channel: str = "",
     ) -> Report:
-        """Features of a ticket from its text, its place text and its classification."""
+        """Features of a ticket from its text, its place text, its classification, and when
+        and through which channel it came."""
         # The place field is what the channel recorded as the place: where it names one, a
         # place mentioned in the text is kept apart (it may be one passed on the way).
         keys = places.keys(place)
@@ -103,6 +109,8 @@ class Report:
             for g in _bigrams(places.name_text(place, text))
             if (w := rarity(g)) > 0 and not _HALF_NUMBER.search(g)
         }
+        all_grams = frozenset(_bigrams(places.without_roads(f"{place}|{text}")))
+        weights = {g: w for g in all_grams if (w := rarity(g)) >= NAME_KEY_RARITY}
         return cls(
             text=text,
             place_keys=keys,
@@ -110,13 +118,16 @@ class Report:
             grams=grams,
             text_keys=text_keys,
             names=names,
-            all_grams=frozenset(_bigrams(places.without_roads(f"{place}|{text}"))),
+            all_grams=all_grams,
             roads=frozenset(k for k in (*keys, *in_text) if k.startswith("w:")),
             buildings=frozenset(places.buildings(place, text)),
             topic=topic,
             topic_subclass=model.labels[int(topic.argmax())],
             # Only a report without a place key is found by its words.
             rarest=[] if places.strong(keys) else sorted(grams, key=lambda g: (-rarity(g), g))[:3],
+            rare_words=sorted(weights, key=lambda g: (-weights[g], g))[:RARE_WORD_KEYS],
+            received_at=received_at,
+            channel=channel,
         )
 
     # What every comparison needs, worked out once per report (merging compares a report
@@ -167,14 +178,17 @@ class Report:
         ]
         # Name roots find a compound from its road address (赤峰路63弄 → 赤峰苑).
         out += sorted({f"o:{places.root(k)}" for k in self.place_keys if k[0] in "rcvw"})
+        # However the place is written, a repeat usually shares a rare word (捷运达, 德福里,
+        # 芦苇荡) or at least the kind of problem (the latest few cases of the subclass).
+        out += [f"t:{g}" for g in self.rare_words]
+        out.append(f"s:{self.topic_subclass or self.prediction.subclass}")
         if not self.strong:
             # A place-less report joins a near-copy of its text, which shares its rarest words,
             # or a report naming the same firm or seller: the rarest words find the first
             # however long ago, the subclass the latest few others (intake keeps a
             # subclass's latest cases only: a city has thousands a week).
             out += [f"t:{g}" for g in self.rarest]
-            out.append(f"s:{self.topic_subclass or self.prediction.subclass}")
-        return out
+        return list(dict.fromkeys(out))
 
 
 def _bigrams(text: str) -> set[str]:
@@ -200,12 +214,6 @@ def problem(a: Report, b: Report) -> float:
     """How alike the classifier reads the two problems (cosine of probability profiles, the
     voice subclasses left out)."""
     return float(a.unit @ b.unit)
-
-
-def score(new: Report, old: Report) -> float:
-    """How likely `new` reports the same clue as `old` (0-1), before the place lines."""
-    same_subclass = 1.0 if new.topic_subclass == old.topic_subclass else 0.0
-    return 0.55 * problem(new, old) + 0.25 * same_subclass + 0.20 * min(1.0, 2 * wording(new, old))
 
 
 def named(a: Report, b: Report) -> float:
@@ -249,66 +257,141 @@ def place_match(new: Report, old: Report, ambiguous: frozenset[str] = frozenset(
     # surely, one place; so is one road named by both.
     roots_a = new.roots("c") | new.roots("w")
     roots_b = old.roots("c") | old.roots("w")
-    cross = ((new.roots("r") & roots_b) - ambiguous) or ((old.roots("r") & roots_a) - ambiguous)
+    tied = (new.roots("r") & roots_b) | (old.roots("r") & roots_a)
+    cross = tied - ambiguous
+    if tied and not cross:
+        # The road address could be either of two neighbouring compounds: joining it to
+        # one of them on the problem alone would be a guess.
+        return CONFLICT
     if ra & rb or cross or name_share >= NEAR_NAME:
         return NEAR
     return NONE
 
 
-def same_clue(
-    new: Report, case: Sequence[Report], ambiguous: frozenset[str] = frozenset()
-) -> float | None:
-    """The score when `new` reports the same clue as the case made of the reports `case`
-    (newest last), else None (`ambiguous`: see `place_match`)."""
-    # A place one report of the case names is the case's place (transitively): a new report
-    # naming it in its place field, or in its text, is at that place. Two texts that both
-    # mention a third place in passing are not.
-    new_place = new.strong
-    case_place = set().union(*(r.strong for r in case))
-    case_text = set().union(*(r.text_set for r in case))
-    shared_key = bool(case_place & (new_place | new.text_set) or case_text & new_place)
-    best: float | None = None
-    matches = [place_match(new, old, ambiguous) for old in case]
-    if CONFLICT in matches:
-        # The reports of a case are about one place: a new report that names a different
-        # road, building or neighbouring compound than one of them is about another place,
-        # however well it matches a vaguer one (好邻生鲜 against 好邻生鲜七宝店, 漕宝路).
-        return None
-    for old, place in zip(case, matches, strict=True):
-        if shared_key:
-            place = SAME
-        s = score(new, old)
-        if place == SAME:
-            # The same building of the same place (殷阳新村30号) leaves little doubt: a
-            # misread of the problem by the classifier weighs less.
-            same_building = bool(new.buildings & old.buildings)
-            ok = s >= (SAME_BUILDING_LINE if same_building else SAME_PLACE_LINE)
-        elif place == NEAR:
-            ok = s >= NEAR_PLACE_LINE
-        elif not new.strong or not old.strong:
-            # One side does not say where: only a near-copy of the text is the same clue.
-            ok = wording(new, old) >= NO_PLACE_LINE
-        else:
-            ok = False
-        if ok and (best is None or s > best):
-            best = s
-    return best
+# The pair model's features, in order (`pair_features`); its weights are trained with the
+# classifier (classifier.train) on the labelled merge sets under data/tickets/merge/.
+PAIR_FEATURES = (
+    "place_same",
+    "place_near",
+    "place_none",
+    "place_conflict",
+    "shared_place_key",
+    "problem",
+    "same_topic",
+    "wording",
+    "named",
+    "rare_shared",
+    "rarest_shared",
+    "rare_shared_top3",
+    "sides_placed",
+    "same_building",
+    "time_apart",
+    "same_channel",
+    "same_subclass",
+)
+_CONFLICT_AT = PAIR_FEATURES.index("place_conflict")
+# A case is joined when the likeliest of its reports is at least this likely the same clue
+# (chosen on sets the model was not trained on: leave-one-set-out, docs/decisions/0010).
+MERGE_LINE = 0.70
+
+
+def pair_features(
+    new: Report,
+    old: Report,
+    rarity: Callable[[str], float],
+    ambiguous: frozenset[str] = frozenset(),
+) -> list[float]:
+    """What the pair model reads of two reports (`PAIR_FEATURES`): how their places relate
+    (`ambiguous`: see `place_match`), how alike the problems and words are, the rare words
+    they share (`rarity`: the model's), how far apart in time and whether through one
+    channel."""
+    place = place_match(new, old, ambiguous)
+    shared_key = bool(new.strong & (old.strong | old.text_set) or old.strong & new.text_set)
+    shared = sorted((rarity(g) for g in new.all_grams & old.all_grams), reverse=True)
+    hours = 0.0
+    if new.received_at is not None and old.received_at is not None:
+        hours = abs((new.received_at - old.received_at).total_seconds()) / 3600
+    return [
+        float(place == SAME),
+        float(place == NEAR),
+        float(place == NONE),
+        float(place == CONFLICT),
+        float(shared_key),
+        problem(new, old),
+        float(new.topic_subclass == old.topic_subclass),
+        wording(new, old),
+        named(new, old),
+        min(sum(w for w in shared if w >= NAME_KEY_RARITY), 60.0) / 60,
+        (shared[0] if shared else 0.0) / 12,
+        sum(shared[:3]) / 36,
+        float(bool(new.strong)) + float(bool(old.strong)),
+        float(bool(new.buildings & old.buildings)),
+        min(hours, 168.0) / 168,
+        float(bool(new.channel) and new.channel == old.channel),
+        float(new.prediction.subclass == old.prediction.subclass),
+    ]
 
 
 def best_case(
-    new: Report, candidates: Sequence[tuple[int, Sequence[Report]]]
+    new: Report,
+    candidates: Sequence[tuple[int, Sequence[Report]]],
+    model: classifier.Classifier | None = None,
 ) -> tuple[int, float] | None:
-    """The case (id, score) among `candidates` ((case id, its reports) pairs) that `new`
-    belongs to, or None."""
+    """The case (id, probability) among `candidates` ((case id, its latest reports) pairs)
+    that `new` reports the same clue as, or None.
+
+    Each report of a case is scored by the pair model; the case's score is its likeliest
+    report's. A case with any report at a conflicting place (another road, building or
+    neighbouring compound) is never joined: its reports are about one place."""
+    model = model or classifier.current()
+    # A name root that several compounds among the candidates share (闻喜苑, 闻喜新村) ties a
+    # road address (闻喜路251弄) to neither.
     compounds: dict[str, set[str]] = {}
     for _, reports in candidates:
         for r in reports:
             for k in r.of_kinds("c"):
                 compounds.setdefault(places.root(k), set()).add(k)
     ambiguous = frozenset(root for root, keys in compounds.items() if len(keys) > 1)
-    best: tuple[int, float] | None = None
+    rows: list[list[float]] = []
+    owners: list[int] = []
     for case_id, reports in candidates:
-        s = same_clue(new, reports, ambiguous)
-        if s is not None and (best is None or s > best[1]):
-            best = (case_id, s)
-    return best
+        for old in reports:
+            rows.append(pair_features(new, old, model.rarity, ambiguous))
+            owners.append(case_id)
+    if not rows:
+        return None
+    probabilities = model.merge_probabilities(np.array(rows, dtype=float))
+    vetoed = {case_id for case_id, row in zip(owners, rows, strict=True) if row[_CONFLICT_AT]}
+    by_case: dict[int, float] = {}
+    for case_id, p in zip(owners, probabilities.tolist(), strict=True):
+        if case_id not in vetoed and p > by_case.get(case_id, -1.0):
+            by_case[case_id] = p
+    if not by_case:
+        return None
+    case_id = max(by_case, key=lambda c: (by_case[c], -c))
+    return (case_id, by_case[case_id]) if by_case[case_id] >= MERGE_LINE else None
+
+
+def training_pairs(
+    reports: Sequence[Report], gold: Sequence[str], model: classifier.Classifier
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of a labelled set within the merge window, as (features, same case?): each
+    report against each earlier one (`reports` in the order received)."""
+    from django.conf import settings
+
+    window = settings.TICKET_MERGE_WINDOW_DAYS * 24 * 3600
+    rows: list[list[float]] = []
+    labels: list[bool] = []
+    for i, new in enumerate(reports):
+        for j in range(i):
+            old = reports[j]
+            apart = (
+                (new.received_at - old.received_at).total_seconds()
+                if new.received_at and old.received_at
+                else 0.0
+            )
+            if apart > window:
+                continue
+            rows.append(pair_features(new, old, model.rarity))
+            labels.append(gold[i] == gold[j])
+    return np.array(rows, dtype=float).reshape(-1, len(PAIR_FEATURES)), np.array(labels)

@@ -290,7 +290,9 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
     model = classifier.current()
     predictions = model.predict_many([i.text for i in items])
     reports = [
-        matching.Report.of(i.text, i.place_text, p, model)
+        matching.Report.of(
+            i.text, i.place_text, p, model, received_at=i.received_at, channel=i.channel
+        )
         for i, p in zip(items, predictions, strict=True)
     ]
     window = dt.timedelta(days=settings.TICKET_MERGE_WINDOW_DAYS)
@@ -316,7 +318,7 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
             if open_cases[i].case.status in OPEN_STATUSES
             and item.received_at - open_cases[i].case.last_reported_at <= window
         ]
-        best = matching.best_case(report, candidates)
+        best = matching.best_case(report, candidates, model)
         if best is not None:
             index = best[0]
             entry = open_cases[index]
@@ -430,9 +432,11 @@ def _cap(key: str) -> int:
     return BROAD_KEY_CASES if key.startswith(("w:", "s:")) else HOT_KEY_CASES
 
 
-# Reports of past tickets, as merging reads them, by (ticket id, text, place, model): a busy
-# process does not read the same open cases again and again.
-_REPORTS: OrderedDict[tuple[int, str, str, str], matching.Report] = OrderedDict()
+# A past ticket as read for merging: id, text, place text, received at, channel.
+_Past = tuple[int, str, str, dt.datetime, str]
+# Reports of past tickets, as merging reads them, by (the past ticket's fields, model): a
+# busy process does not read the same open cases again and again.
+_REPORTS: OrderedDict[tuple[int, str, str, dt.datetime, str, str], matching.Report] = OrderedDict()
 _REPORTS_KEPT = 100_000
 
 
@@ -472,30 +476,28 @@ def _open_cases(
     rows = list(
         Ticket.objects.filter(case__in=candidates.values("pk"))
         .order_by("case_id", "-received_at")
-        .values_list("case_id", "pk", "text", "place_text")
+        .values_list("case_id", "pk", "text", "place_text", "received_at", "channel")
     )
-    latest: dict[int, list[tuple[int, str, str]]] = {}
-    for case_id, pk, text, place in rows:
+    latest: dict[int, list[_Past]] = {}
+    for case_id, pk, text, place, received_at, channel in rows:
         if case_id in cases and len(latest.setdefault(case_id, [])) < 5:
-            latest[case_id].append((pk, text, place))
+            latest[case_id].append((pk, text, place, received_at, channel))
     version = model.trained_at
     missing = [
-        (pk, text, place)
-        for pairs in latest.values()
-        for pk, text, place in pairs
-        if (pk, text, place, version) not in _REPORTS
+        past for pasts in latest.values() for past in pasts if (*past, version) not in _REPORTS
     ]
-    predictions = model.predict_many([t for _, t, _ in missing])
+    predictions = model.predict_many([past[1] for past in missing])
     read = {
-        (pk, text, place, version): matching.Report.of(text, place, prediction, model)
-        for (pk, text, place), prediction in zip(missing, predictions, strict=True)
+        (*past, version): matching.Report.of(
+            past[1], past[2], prediction, model, received_at=past[3], channel=past[4]
+        )
+        for past, prediction in zip(missing, predictions, strict=True)
     }
     by_case: dict[int, _Open] = {}
-    for case_id, pairs in latest.items():
+    for case_id, pasts in latest.items():
         # Oldest first, as the reports of a case are kept (newest last).
         case_reports = [
-            read.get((pk, t, p, version)) or _REPORTS[(pk, t, p, version)]
-            for pk, t, p in reversed(pairs)
+            read.get((*past, version)) or _REPORTS[(*past, version)] for past in reversed(pasts)
         ]
         by_case[case_id] = _Open(
             case=cases[case_id],
