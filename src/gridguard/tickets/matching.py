@@ -109,8 +109,14 @@ class Report:
             for g in _bigrams(places.name_text(place, text))
             if (w := rarity(g)) > 0 and not _HALF_NUMBER.search(g)
         }
-        all_grams = frozenset(_bigrams(places.without_roads(f"{place}|{text}")))
-        weights = {g: w for g in all_grams if (w := rarity(g)) >= NAME_KEY_RARITY}
+        # Rare words for blocking come from the text without its place words and from the
+        # place's name: district and street names (静安区 → 安区) would find every ticket
+        # of a district.
+        weights = {
+            g: w
+            for g in grams | names.keys()
+            if (w := rarity(g)) >= NAME_KEY_RARITY and not _HALF_NUMBER.search(g)
+        }
         return cls(
             text=text,
             place_keys=keys,
@@ -118,7 +124,7 @@ class Report:
             grams=grams,
             text_keys=text_keys,
             names=names,
-            all_grams=all_grams,
+            all_grams=frozenset(_bigrams(places.without_roads(f"{place}|{text}"))),
             roads=frozenset(k for k in (*keys, *in_text) if k.startswith("w:")),
             buildings=frozenset(places.buildings(place, text)),
             topic=topic,
@@ -289,7 +295,6 @@ PAIR_FEATURES = (
     "same_channel",
     "same_subclass",
 )
-_CONFLICT_AT = PAIR_FEATURES.index("place_conflict")
 # A case is joined when the likeliest of its reports is at least this likely the same clue
 # (chosen on sets the model was not trained on: leave-one-set-out, docs/decisions/0010).
 MERGE_LINE = 0.70
@@ -300,12 +305,14 @@ def pair_features(
     old: Report,
     rarity: Callable[[str], float],
     ambiguous: frozenset[str] = frozenset(),
+    place: int | None = None,
 ) -> list[float]:
     """What the pair model reads of two reports (`PAIR_FEATURES`): how their places relate
-    (`ambiguous`: see `place_match`), how alike the problems and words are, the rare words
-    they share (`rarity`: the model's), how far apart in time and whether through one
-    channel."""
-    place = place_match(new, old, ambiguous)
+    (`place_match`, unless given as `place`; `ambiguous`: see there), how alike the problems
+    and words are, the rare words they share (`rarity`: the model's), how far apart in time
+    and whether through one channel."""
+    if place is None:
+        place = place_match(new, old, ambiguous)
     shared_key = bool(new.strong & (old.strong | old.text_set) or old.strong & new.text_set)
     shared = sorted((rarity(g) for g in new.all_grams & old.all_grams), reverse=True)
     hours = 0.0
@@ -355,16 +362,18 @@ def best_case(
     rows: list[list[float]] = []
     owners: list[int] = []
     for case_id, reports in candidates:
-        for old in reports:
-            rows.append(pair_features(new, old, model.rarity, ambiguous))
+        matches = [place_match(new, old, ambiguous) for old in reports]
+        if CONFLICT in matches:
+            continue  # the case is about another place: not scored at all
+        for old, place in zip(reports, matches, strict=True):
+            rows.append(pair_features(new, old, model.rarity, ambiguous, place))
             owners.append(case_id)
     if not rows:
         return None
     probabilities = model.merge_probabilities(np.array(rows, dtype=float))
-    vetoed = {case_id for case_id, row in zip(owners, rows, strict=True) if row[_CONFLICT_AT]}
     by_case: dict[int, float] = {}
     for case_id, p in zip(owners, probabilities.tolist(), strict=True):
-        if case_id not in vetoed and p > by_case.get(case_id, -1.0):
+        if p > by_case.get(case_id, -1.0):
             by_case[case_id] = p
     if not by_case:
         return None
