@@ -114,3 +114,18 @@ def test_the_same_problem_at_the_same_place_joins_and_another_problem_does_not()
     cards = report("A1小区", "A1小区活动室天天有人打麻将，十几个人聚在一起不戴口罩")
     assert joins(again, [gate])
     assert not joins(cards, [gate])
+
+
+def test_two_placeless_reports_join_only_on_a_shared_rare_word_or_most_of_the_wording() -> None:
+    """The same complaint from two people who say nowhere is not one clue, however sure the
+    pair model is; a forwarded copy is. (A model that would join any pair shows the rule.)"""
+    import dataclasses
+
+    eager = dataclasses.replace(classifier.current(), merge_bias=50.0)
+    first = report("", "我的随申码突然变成黄码了，我一直在家没出过门，找谁都说不清楚。")
+    other = report("", "健康码显示黄色，本人春节没有离开上海，要求说明原因。")
+    copy = report("", "我的随申码突然变成黄码了，一直在家没出过门，找谁都说不清楚。")
+    assert matching.best_case(other, [(1, [first])], eager) is None
+    assert matching.best_case(copy, [(1, [first])], eager) is not None
+    placed = report("A1小区", "A1小区健康码显示黄色，本人春节没有离开上海。")
+    assert matching.best_case(placed, [(1, [first])], eager) is not None

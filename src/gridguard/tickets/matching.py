@@ -298,6 +298,10 @@ PAIR_FEATURES = (
 # A case is joined when the likeliest of its reports is at least this likely the same clue
 # (chosen on sets the model was not trained on: leave-one-set-out, docs/decisions/0010).
 MERGE_LINE = 0.70
+PLACELESS_WORDING = 0.5
+_SIDES_PLACED = PAIR_FEATURES.index("sides_placed")
+_RARE_SHARED = PAIR_FEATURES.index("rare_shared")
+_WORDING = PAIR_FEATURES.index("wording")
 
 
 def pair_features(
@@ -370,7 +374,13 @@ def best_case(
             owners.append(case_id)
     if not rows:
         return None
-    probabilities = model.merge_probabilities(np.array(rows, dtype=float))
+    features = np.array(rows, dtype=float)
+    probabilities = model.merge_probabilities(features)
+    # Two reports that both name no place are one clue only when they share a rare word or
+    # most of their wording: otherwise the same complaint from two people anywhere in the
+    # city (a health-code fault, a rumour) would make one case of them all.
+    placeless = (features[:, _SIDES_PLACED] == 0) & (features[:, _RARE_SHARED] == 0)
+    probabilities[placeless & (features[:, _WORDING] < PLACELESS_WORDING)] = 0.0
     by_case: dict[int, float] = {}
     for case_id, p in zip(owners, probabilities.tolist(), strict=True):
         if p > by_case.get(case_id, -1.0):
