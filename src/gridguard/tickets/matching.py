@@ -174,8 +174,9 @@ class Report:
 
     def block_keys(self) -> list[str]:
         """Keys a case is found under: its place keys, the places its text names, its rare
-        name words, its place names' roots, and its rarest words when it names no place (so
-        that a forwarded copy of a placeless tip can still find it)."""
+        name words, its place names' roots, its rarest words and its subclass, and, when it
+        names no place, its text's three rarest words whatever their rarity (so that a
+        forwarded copy of a place-less tip can still find it)."""
         out = [*self.place_keys, *self.text_keys]
         out += [
             f"n:{g}"
@@ -189,10 +190,8 @@ class Report:
         out += [f"t:{g}" for g in self.rare_words]
         out.append(f"s:{self.topic_subclass or self.prediction.subclass}")
         if not self.strong:
-            # A place-less report joins a near-copy of its text, which shares its rarest words,
-            # or a report naming the same firm or seller: the rarest words find the first
-            # however long ago, the subclass the latest few others (intake keeps a
-            # subclass's latest cases only: a city has thousands a week).
+            # A place-less report joins a near-copy of its text, which shares its rarest
+            # words even where none is rare enough to be among `rare_words`.
             out += [f"t:{g}" for g in self.rarest]
         return list(dict.fromkeys(out))
 

@@ -421,9 +421,8 @@ def _write(actor: Any, items: list[Incoming], home: Area, now: dt.datetime) -> l
 
 
 # A key that finds more open cases than this is a topic rather than a place (a common name
-# word): only its most recently reported cases are compared. A road (w:) or a place-less
-# subclass (s:) is broad by nature and only ever joins with more evidence (a near-copy, no
-# other place named), which comes soon after: its ten latest cases.
+# word): only its most recently reported cases are compared. A road (w:) or a subclass (s:)
+# is broad by nature (a city has thousands of cases of a subclass a week): its ten latest.
 HOT_KEY_CASES = 20
 BROAD_KEY_CASES = 10
 
